@@ -1,0 +1,74 @@
+/**
+ * Builds the Fastify app from its parts. Tests build it too (with `inject`, no ports); main.ts adds the
+ * listening socket, the emulator and the workers around it.
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type Stripe from 'stripe';
+import { adminRoutes } from './admin/routes.ts';
+import { installAuth } from './auth/plugin.ts';
+import type { Config } from './config.ts';
+import { healthRoutes } from './health/routes.ts';
+import type { Clock } from './platform/clock.ts';
+import type { Database } from './platform/db/index.ts';
+import { installErrorHandling } from './platform/http-errors.ts';
+import { installIdempotency } from './platform/idempotency.ts';
+import { newId } from './platform/ids.ts';
+import type { Logger } from './platform/logger.ts';
+
+/** Everything the app needs from outside; created by main.ts or a test. */
+export interface AppDeps {
+  config: Config;
+  database: Database;
+  stripe: Stripe;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** Largest accepted request body; our JSON requests are small, Stripe events a few KB. */
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** Builds the app; call `.ready()` (inject does it) or `.listen()`. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    genReqId: () => newId('req'),
+    requestIdHeader: 'x-request-id',
+    requestIdLogLabel: 'requestId',
+    return503OnClosing: true,
+    forceCloseConnections: false,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id);
+    return payload;
+  });
+  installErrorHandling(app);
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'morelo-payments',
+        description:
+          'Payments of the MORELO dealer platform. Money is integer euro cents. Auth: `Authorization: Bearer <key>`.',
+        version: '0.1.0',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  installAuth(app, deps.database.db);
+  installIdempotency(app, deps.database.db, deps.clock);
+
+  await app.register(healthRoutes, { database: deps.database, stripe: deps.stripe });
+  await app.register(adminRoutes, { db: deps.database.db, clock: deps.clock });
+  return app;
+}

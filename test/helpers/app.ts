@@ -1,0 +1,82 @@
+/** Builds the whole app for a test: emulator on a free port, fresh database, collected log lines. */
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import type Stripe from 'stripe';
+import { buildApp } from '../../src/app.ts';
+import { registerAdminKey } from '../../src/auth/keys.ts';
+import { type Config, loadConfig, secretsOf } from '../../src/config.ts';
+import { type RunningEmulator, startEmulator } from '../../src/emulator/index.ts';
+import { ManualClock } from '../../src/platform/clock.ts';
+import type { Database } from '../../src/platform/db/index.ts';
+import { createLogger } from '../../src/platform/logger.ts';
+import { createStripeClient } from '../../src/stripe/client.ts';
+import { createTestDatabase } from './db.ts';
+
+/** The admin key every test app accepts. */
+export const TEST_ADMIN_KEY = 'mp_admin_test_key_0123456789abcdef';
+
+export interface TestApp {
+  app: FastifyInstance;
+  config: Config;
+  database: Database;
+  stripe: Stripe;
+  emulator: RunningEmulator;
+  clock: ManualClock;
+  /** Every log line written so far (JSON strings). */
+  logLines: string[];
+  /** Authorization header for the admin. */
+  admin: { authorization: string };
+  /** Creates a dealer through the API; returns its id and auth header. */
+  createDealer(name?: string): Promise<{ id: string; apiKey: string; auth: { authorization: string } }>;
+  close(): Promise<void>;
+}
+
+/** Starts everything a test needs; call close() in afterAll. */
+export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const emulator = await startEmulator({ port: 0 });
+  const config = loadConfig({ ADMIN_API_KEY: TEST_ADMIN_KEY, DATA_DIR: '/nonexistent-test-data', ...env });
+  const { database, drop } = await createTestDatabase();
+  const clock = new ManualClock(emulator.now() * 1000);
+  const logLines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      logLines.push(...String(chunk).split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const logger = createLogger({ secrets: secretsOf(config), destination, level: 'debug' });
+  const stripe = createStripeClient(
+    { ...config, mode: 'offline' },
+    { host: emulator.host, port: emulator.port },
+  );
+  await registerAdminKey(database.db, TEST_ADMIN_KEY, new Date(clock.now()));
+  const app = await buildApp({ config, database, stripe, clock, logger });
+  await app.ready();
+  const admin = { authorization: `Bearer ${TEST_ADMIN_KEY}` };
+  return {
+    app,
+    config,
+    database,
+    stripe,
+    emulator,
+    clock,
+    logLines,
+    admin,
+    async createDealer(name = 'Reisemobile Test GmbH') {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/admin/dealers',
+        headers: admin,
+        payload: { name },
+      });
+      if (res.statusCode !== 201) throw new Error(`dealer creation failed: ${res.statusCode} ${res.body}`);
+      const body = res.json() as { id: string; apiKey: string };
+      return { id: body.id, apiKey: body.apiKey, auth: { authorization: `Bearer ${body.apiKey}` } };
+    },
+    async close() {
+      await app.close();
+      await emulator.close();
+      await drop();
+    },
+  };
+}
