@@ -33,7 +33,7 @@ function presentValue(flows: readonly CashFlow[], j: Decimal): { value: Decimal;
  * The monthly rate j ≥ 0 at which the buyer's payments are worth exactly what the buyer received.
  * Newton steps kept inside a bracket that always holds the root, bisecting when Newton leaves it,
  * so it converges for any cash flow the quote can produce. Throws if the payments are worth less than
- * the amount received even at rate 0, or if nothing after month 0 is left to discount.
+ * the amount received even at rate 0, or if what is paid at month 0 alone already matches it.
  */
 export function solveMonthlyRate(received: number, payments: readonly CashFlow[], initialGuess = 0): Decimal {
   const excess = (j: Decimal) => {
