@@ -10,13 +10,21 @@ import type Stripe from 'stripe';
 import { adminRoutes } from './admin/routes.ts';
 import { installAuth } from './auth/plugin.ts';
 import type { Config } from './config.ts';
+import { customerEventHandlers } from './customers/events.ts';
+import { customerRoutes } from './customers/routes.ts';
+import { type DevClock, devRoutes } from './dev/routes.ts';
 import { healthRoutes } from './health/routes.ts';
+import type { Cache } from './platform/cache.ts';
 import type { Clock } from './platform/clock.ts';
 import type { Database } from './platform/db/index.ts';
+import type { ServiceDeps } from './platform/deps.ts';
 import { installErrorHandling } from './platform/http-errors.ts';
 import { installIdempotency } from './platform/idempotency.ts';
 import { newId } from './platform/ids.ts';
 import type { Logger } from './platform/logger.ts';
+import { mergeHandlerTables } from './webhooks/handlers.ts';
+import { InboxProcessor } from './webhooks/processor.ts';
+import { webhookAdminRoutes, webhookRoutes } from './webhooks/routes.ts';
 
 /** Everything the app needs from outside; created by main.ts or a test. */
 export interface AppDeps {
@@ -25,6 +33,18 @@ export interface AppDeps {
   stripe: Stripe;
   clock: Clock;
   logger: Logger;
+  cache: Cache;
+  /** Extra webhook signing secrets known at run time (the emulator endpoint's), besides the configured ones. */
+  webhookSecrets?: () => readonly string[];
+  /** Offline only: the clock shared with the emulator, behind POST /api/dev/advance-time. */
+  devClock?: DevClock;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The webhook inbox processor; main starts its loop, tests call drain(). */
+    inbox: InboxProcessor;
+  }
 }
 
 /** Largest accepted request body; our JSON requests are small, Stripe events a few KB. */
@@ -37,7 +57,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: () => newId('req'),
     requestIdHeader: 'x-request-id',
-    requestIdLogLabel: 'requestId',
     return503OnClosing: true,
     forceCloseConnections: false,
   });
@@ -70,5 +89,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { database: deps.database, stripe: deps.stripe });
   await app.register(adminRoutes, { db: deps.database.db, clock: deps.clock });
+
+  const services: ServiceDeps = {
+    db: deps.database.db,
+    stripe: deps.stripe,
+    clock: deps.clock,
+    cache: deps.cache,
+    log: deps.logger,
+    publicBaseUrl: deps.config.publicBaseUrl,
+  };
+  await app.register(customerRoutes, { deps: services, detailSections: [] });
+
+  const processor = new InboxProcessor(services, mergeHandlerTables(customerEventHandlers));
+  app.decorate('inbox', processor);
+  app.addHook('onClose', () => processor.stop());
+  const secrets = () => [...deps.config.stripe.webhookSecrets, ...(deps.webhookSecrets?.() ?? [])];
+  await app.register(webhookRoutes, { deps: services, secrets, processor });
+  await app.register(webhookAdminRoutes, { deps: services, processor });
+  if (deps.devClock && deps.config.mode === 'offline') {
+    await app.register(devRoutes, { devClock: deps.devClock, processor });
+  }
   return app;
 }

@@ -6,13 +6,16 @@ import path from 'node:path';
 import { buildApp } from './app.ts';
 import { registerAdminKey } from './auth/keys.ts';
 import { type Config, ConfigError, loadConfig, secretsOf } from './config.ts';
+import type { DevClock } from './dev/routes.ts';
 import { type RunningEmulator, startEmulator } from './emulator/index.ts';
 import { loadOrCreateAdminKey } from './platform/admin-key.ts';
+import { createCache } from './platform/cache.ts';
 import { SystemClock } from './platform/clock.ts';
 import { openDatabase } from './platform/db/index.ts';
 import { databaseLocation } from './platform/db/location.ts';
 import { createLogger } from './platform/logger.ts';
 import { createStripeClient } from './stripe/client.ts';
+import { ensureWebhookEndpoint } from './webhooks/endpoint.ts';
 
 /** Ends the process with one clear line instead of a stack trace. */
 function fail(message: string): never {
@@ -43,6 +46,17 @@ async function runEmulatorOnly(config: Config): Promise<void> {
   process.once('SIGINT', stop);
 }
 
+/** The offline clock: the emulator moves first, then the service follows its time. */
+function offlineClock(emulator: RunningEmulator, clock: SystemClock): DevClock {
+  return {
+    advance: async (seconds) => {
+      await emulator.advance(seconds);
+      clock.syncTo(emulator.now() * 1000);
+    },
+    now: () => clock.now(),
+  };
+}
+
 async function runService(config: Config): Promise<void> {
   const logger = createLogger({ secrets: secretsOf(config) });
   const clock = new SystemClock();
@@ -61,9 +75,26 @@ async function runService(config: Config): Promise<void> {
   await registerAdminKey(database.db, admin.key, new Date(clock.now()));
 
   const stripe = createStripeClient(config, emulator);
-  const app = await buildApp({ config, database, stripe, clock, logger });
+  const cache = createCache({ redisUrl: config.redisUrl, clock, log: logger });
+  const runtimeSecrets: string[] = [];
+  const devClock = emulator ? offlineClock(emulator, clock) : undefined;
+  const app = await buildApp({
+    config,
+    database,
+    stripe,
+    clock,
+    logger,
+    cache,
+    webhookSecrets: () => runtimeSecrets,
+    ...(devClock ? { devClock } : {}),
+  });
   await app.listen({ port: config.port, host: config.host });
   const base = `http://${config.host}:${config.port}`;
+  if (emulator) {
+    // The emulator delivers to us like Stripe would; the listener must be up before the first event.
+    runtimeSecrets.push(await ensureWebhookEndpoint(stripe, database.db, clock, `${base}/webhooks/stripe`));
+  }
+  app.inbox.start();
 
   const lines = [
     '',
@@ -94,6 +125,7 @@ async function runService(config: Config): Promise<void> {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     try {
       await app.close();
+      await cache.close();
       await emulator?.close();
       await database.close();
     } finally {

@@ -36,7 +36,7 @@ describe('secrets never reach a log line', () => {
     const res = await t.app.inject({ method: 'GET', url: '/health' });
     const id = res.headers['x-request-id'];
     expect(id).toMatch(/^req_/);
-    expect(t.logLines.some((l) => l.includes(`"requestId":"${id}"`))).toBe(true);
+    expect(t.logLines.some((l) => l.includes(`"reqId":"${id}"`))).toBe(true);
   });
 
   it('scrubs a Postgres password from a URL', () => {

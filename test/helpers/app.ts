@@ -1,4 +1,5 @@
 /** Builds the whole app for a test: emulator on a free port, fresh database, collected log lines. */
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type Stripe from 'stripe';
@@ -6,11 +7,12 @@ import { buildApp } from '../../src/app.ts';
 import { registerAdminKey } from '../../src/auth/keys.ts';
 import { type Config, loadConfig, secretsOf } from '../../src/config.ts';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.ts';
+import { type Cache, createCache } from '../../src/platform/cache.ts';
 import { ManualClock } from '../../src/platform/clock.ts';
 import type { Database } from '../../src/platform/db/index.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { createStripeClient } from '../../src/stripe/client.ts';
-import { createTestDatabase } from './db.ts';
+import { createTestDatabase, TEST_REDIS_URL } from './db.ts';
 
 /** The admin key every test app accepts. */
 export const TEST_ADMIN_KEY = 'mp_admin_test_key_0123456789abcdef';
@@ -22,6 +24,7 @@ export interface TestApp {
   stripe: Stripe;
   emulator: RunningEmulator;
   clock: ManualClock;
+  cache: Cache;
   /** Every log line written so far (JSON strings). */
   logLines: string[];
   /** Authorization header for the admin. */
@@ -50,7 +53,13 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     { host: emulator.host, port: emulator.port },
   );
   await registerAdminKey(database.db, TEST_ADMIN_KEY, new Date(clock.now()));
-  const app = await buildApp({ config, database, stripe, clock, logger });
+  const cache = createCache({
+    redisUrl: TEST_REDIS_URL,
+    clock,
+    log: logger,
+    keyPrefix: `mp-test:${randomBytes(6).toString('hex')}:`,
+  });
+  const app = await buildApp({ config, database, stripe, clock, logger, cache });
   await app.ready();
   const admin = { authorization: `Bearer ${TEST_ADMIN_KEY}` };
   return {
@@ -60,6 +69,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     stripe,
     emulator,
     clock,
+    cache,
     logLines,
     admin,
     async createDealer(name = 'Reisemobile Test GmbH') {
@@ -75,6 +85,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     },
     async close() {
       await app.close();
+      await cache.close();
       await emulator.close();
       await drop();
     },

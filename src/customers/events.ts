@@ -1,0 +1,59 @@
+import { and, eq, lte } from 'drizzle-orm';
+import type Stripe from 'stripe';
+import { collectionTags, tags } from '../platform/tenancy.ts';
+import type { HandlerContext, HandlerTable } from '../webhooks/handlers.ts';
+import { buyers } from './schema.ts';
+import { BUYERS } from './service.ts';
+
+async function applyCustomer(ctx: HandlerContext, event: Stripe.Event, deleted: boolean): Promise<void> {
+  const hinted = event.data.object as Stripe.Customer | Stripe.DeletedCustomer;
+  const [row] = await ctx.tx.select().from(buyers).where(eq(buyers.stripeCustomerId, hinted.id));
+  if (!row) {
+    // Not one of ours (created in the dashboard, or another integration): acknowledge, do not apply.
+    ctx.deps.log.info(
+      { eventId: event.id, customer: hinted.id },
+      'customer event for an unknown customer ignored',
+    );
+    return;
+  }
+  // Events arrive in any order: never apply one older than what we have. A same-second tie re-fetches, so
+  // the row ends at Stripe's current state whichever of the two events is applied last.
+  if (event.created < row.stripeSyncedAt) return;
+  let current: Stripe.Customer | Stripe.DeletedCustomer = hinted;
+  if (!deleted) current = await ctx.deps.stripe.customers.retrieve(hinted.id);
+  const now = new Date(ctx.deps.clock.now());
+  if (deleted || ('deleted' in current && current.deleted)) {
+    await ctx.tx
+      .update(buyers)
+      .set({ deletedAt: row.deletedAt ?? now, stripeSyncedAt: event.created, updatedAt: now })
+      .where(eq(buyers.id, row.id));
+  } else {
+    const c = current as Stripe.Customer;
+    await ctx.tx
+      .update(buyers)
+      .set({
+        name: c.name ?? row.name,
+        email: c.email ?? row.email,
+        phone: c.phone ?? null,
+        address: c.address?.line1
+          ? {
+              line1: c.address.line1,
+              ...(c.address.line2 ? { line2: c.address.line2 } : {}),
+              ...(c.address.postal_code ? { postalCode: c.address.postal_code } : {}),
+              ...(c.address.city ? { city: c.address.city } : {}),
+              country: c.address.country ?? 'DE',
+            }
+          : row.address,
+        stripeSyncedAt: event.created,
+        updatedAt: now,
+      })
+      .where(and(eq(buyers.id, row.id), lte(buyers.stripeSyncedAt, event.created)));
+  }
+  ctx.invalidate([...collectionTags(BUYERS, row.dealerId), tags.object(BUYERS, row.id)]);
+}
+
+/** customer.updated / customer.deleted keep the buyer read model in step with Stripe. */
+export const customerEventHandlers: HandlerTable = {
+  'customer.updated': (ctx, event) => applyCustomer(ctx, event, false),
+  'customer.deleted': (ctx, event) => applyCustomer(ctx, event, true),
+};

@@ -1,0 +1,96 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { scopeKey } from '../auth/plugin.ts';
+import { cachedRead, TTL } from '../platform/cached-route.ts';
+import type { ServiceDeps } from '../platform/deps.ts';
+import { listQuery, pageSchema } from '../platform/pagination.ts';
+import { listTag, tags } from '../platform/tenancy.ts';
+import { buyerView, createBuyerBody } from './schemas.ts';
+import { BUYERS, createBuyer, getBuyerRow, listBuyers, toBuyerView } from './service.ts';
+
+/**
+ * Extra sections of the buyer detail view, contributed by other capabilities (invoices, plans, payments).
+ * Their writers invalidate the buyer's object tag, so the cached detail stays honest.
+ */
+export type BuyerDetailSection = (
+  deps: ServiceDeps,
+  buyerId: string,
+) => Promise<{ name: string; value: unknown }>;
+
+/** Buyers: create, list, detail. */
+export async function customerRoutes(
+  app: FastifyInstance,
+  opts: { deps: ServiceDeps; detailSections: BuyerDetailSection[] },
+) {
+  const { deps } = opts;
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.post(
+    '/api/payments/customers',
+    {
+      schema: {
+        tags: ['customers'],
+        summary: 'Create a buyer (Stripe customer with buyerId, vehicleId, dealerId metadata)',
+        description:
+          'Sending the same dealer + buyerId again returns the existing buyer (200) instead of a second one.',
+        body: createBuyerBody,
+        response: { 200: buyerView, 201: buyerView },
+      },
+    },
+    async (request, reply) => {
+      const { buyer, created } = await createBuyer(deps, request.scope, request.body);
+      return reply.code(created ? 201 : 200).send(buyer);
+    },
+  );
+
+  r.get(
+    '/api/payments/customers',
+    {
+      schema: {
+        tags: ['customers'],
+        summary: 'The caller’s buyers, newest first (cached 5 min)',
+        querystring: listQuery,
+        response: { 200: pageSchema(buyerView) },
+      },
+    },
+    async (request, reply) =>
+      cachedRead(deps.cache, reply, {
+        key: [
+          'customers',
+          scopeKey(request.scope),
+          'list',
+          String(request.query.limit),
+          request.query.cursor ?? '',
+        ],
+        ttlMs: TTL.fiveMinutes,
+        tags: [listTag(BUYERS, request.scope)],
+        load: () => listBuyers(deps, request.scope, request.query),
+      }),
+  );
+
+  r.get(
+    '/api/payments/customers/:id',
+    {
+      schema: {
+        tags: ['customers'],
+        summary: 'One buyer with invoices, financing plans, payments and open amount (cached 1 min)',
+        params: z.object({ id: z.string().min(1).max(100) }),
+        response: { 200: buyerView.extend({}).catchall(z.unknown()) },
+      },
+    },
+    async (request, reply) => {
+      // Resolve (and tenant-check) outside the cache, so another dealer's id is always a plain 404.
+      const row = await getBuyerRow(deps, request.scope, request.params.id);
+      return cachedRead(deps.cache, reply, {
+        key: ['customers', 'detail', row.id],
+        ttlMs: TTL.oneMinute,
+        tags: [tags.object(BUYERS, row.id)],
+        load: async () => {
+          const sections = await Promise.all(opts.detailSections.map((section) => section(deps, row.id)));
+          return { ...toBuyerView(row), ...Object.fromEntries(sections.map((s) => [s.name, s.value])) };
+        },
+      });
+    },
+  );
+}

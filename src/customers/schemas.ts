@@ -1,0 +1,53 @@
+import { z } from 'zod';
+
+const addressObject = z.strictObject({
+  line1: z.string().trim().min(1).max(200),
+  line2: z.string().trim().max(200).optional(),
+  postalCode: z.string().trim().min(1).max(20).optional(),
+  city: z.string().trim().min(1).max(100).optional(),
+  country: z
+    .string()
+    .regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2, e.g. DE')
+    .default('DE'),
+});
+
+/** POST /api/payments/customers */
+export const createBuyerBody = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  email: z.email().max(254),
+  phone: z.string().trim().min(3).max(40).optional(),
+  address: z.union([z.string().trim().min(1).max(300), addressObject]),
+  buyerId: z.string().trim().min(1).max(100).describe('The dealer platform’s own buyer id.'),
+  vehicleId: z.string().trim().min(1).max(100),
+  dealerId: z.string().min(1).optional().describe('Implied by a dealer key; required with the admin key.'),
+  type: z.enum(['consumer', 'business']).default('consumer'),
+  vatId: z
+    .string()
+    .regex(/^[A-Z]{2}[A-Z0-9]{2,12}$/, 'a VAT id such as DE123456789')
+    .optional(),
+});
+export type CreateBuyerInput = z.infer<typeof createBuyerBody>;
+
+/** A buyer as the API shows it. */
+export const buyerView = z.object({
+  id: z.string(),
+  dealerId: z.string(),
+  buyerId: z.string(),
+  vehicleId: z.string(),
+  type: z.enum(['consumer', 'business']),
+  name: z.string(),
+  email: z.string(),
+  phone: z.string().nullable(),
+  address: z.object({
+    line1: z.string(),
+    line2: z.string().optional(),
+    postalCode: z.string().optional(),
+    city: z.string().optional(),
+    country: z.string(),
+  }),
+  vatId: z.string().nullable(),
+  stripeCustomerId: z.string().nullable(),
+  deleted: z.boolean(),
+  createdAt: z.string(),
+});
+export type BuyerView = z.infer<typeof buyerView>;

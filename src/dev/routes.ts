@@ -1,0 +1,39 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { InboxProcessor } from '../webhooks/processor.ts';
+
+/** The offline clock: moves the emulator and the service together. */
+export interface DevClock {
+  /** Moves both clocks forward; resolves when the emulator has run due work and sent its webhooks. */
+  advance(seconds: number): Promise<void>;
+  /** Current offline time, epoch ms. */
+  now(): number;
+}
+
+/** Offline only: POST /api/dev/advance-time {days} — for trying out dunning and financing months ahead. */
+export async function devRoutes(
+  app: FastifyInstance,
+  opts: { devClock: DevClock; processor: InboxProcessor },
+) {
+  app.withTypeProvider<ZodTypeProvider>().post(
+    '/api/dev/advance-time',
+    {
+      schema: {
+        tags: ['dev'],
+        summary: 'Offline only: move the clock forward and wait until the resulting events are processed',
+        body: z.strictObject({
+          days: z.number().positive().max(3660).optional(),
+          hours: z.number().positive().max(87_840).optional(),
+        }),
+        response: { 200: z.object({ now: z.string() }) },
+      },
+    },
+    async (request) => {
+      const seconds = Math.round(((request.body.days ?? 0) * 24 + (request.body.hours ?? 0)) * 3600);
+      if (seconds > 0) await opts.devClock.advance(seconds);
+      await opts.processor.drain();
+      return { now: new Date(opts.devClock.now()).toISOString() };
+    },
+  );
+}
