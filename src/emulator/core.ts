@@ -3,15 +3,16 @@
  * events and webhook deliveries — without any HTTP. The server (server.ts) and the public API
  * (index.ts) drive it.
  */
-import type { ObjectType, ResourceModule, Route, TaskHandler, EmulatorContext, Method } from './resource.ts';
+
 import { EmulatorClock } from './clock.ts';
 import { EventRecorder, type EventRequest } from './events.ts';
+import type { IdempotentResult } from './idempotency.ts';
 import { IdempotencyStore } from './idempotency.ts';
 import { newId } from './ids.ts';
+import type { EmulatorContext, Method, ObjectType, ResourceModule, Route, TaskHandler } from './resource.ts';
 import { Scheduler, type Task } from './scheduler.ts';
-import { Store, type StoreSnapshot, type StoredObject } from './store.ts';
+import { Store, type StoredObject, type StoreSnapshot } from './store.ts';
 import { type Delivery, WebhookDispatcher } from './webhooks.ts';
-import type { IdempotentResult } from './idempotency.ts';
 
 type Log = (level: 'info' | 'warn' | 'error', msg: string) => void;
 
@@ -103,7 +104,8 @@ export class EmulatorCore {
     }
     for (const type of resource.objects ?? []) this.objectTypes.push(type);
     for (const [kind, handler] of Object.entries(resource.tasks ?? {})) {
-      if (this.taskHandlers.has(kind)) throw new Error(`Stripe emulator: task kind ${kind} is registered twice`);
+      if (this.taskHandlers.has(kind))
+        throw new Error(`Stripe emulator: task kind ${kind} is registered twice`);
       this.taskHandlers.set(kind, handler);
     }
   }
@@ -138,7 +140,10 @@ export class EmulatorCore {
     if (!type) return { known: false };
     const obj = this.store.get(type.collection, id);
     if (!obj) return { known: true };
-    return { known: true, object: type.render && !(obj as { deleted?: boolean }).deleted ? type.render(obj) : obj };
+    return {
+      known: true,
+      object: type.render && !(obj as { deleted?: boolean }).deleted ? type.render(obj) : obj,
+    };
   };
 
   /** The context handed to handlers and tasks; events carry `request`. */
@@ -150,7 +155,8 @@ export class EmulatorCore {
       emit: (type: string, object: StoredObject, previous?: Record<string, unknown>) =>
         this.events.emit(type, object, request, previous),
       schedule: (at: number, kind: string, payload: unknown) => {
-        if (!this.taskHandlers.has(kind)) throw new Error(`Stripe emulator: no handler for task kind ${kind}`);
+        if (!this.taskHandlers.has(kind))
+          throw new Error(`Stripe emulator: no handler for task kind ${kind}`);
         const id = this.scheduler.schedule(at, kind, payload);
         this.armTaskTimer();
         return id;
@@ -170,7 +176,9 @@ export class EmulatorCore {
   /** Moves the clock forward, running due tasks in time order; then waits for first delivery attempts. */
   async advance(seconds: number): Promise<void> {
     if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {
-      throw new RangeError(`Stripe emulator: advance() needs a non-negative number of seconds, got ${seconds}`);
+      throw new RangeError(
+        `Stripe emulator: advance() needs a non-negative number of seconds, got ${seconds}`,
+      );
     }
     await this.exclusive(async () => {
       await this.runDueTasks(this.clock.now() + seconds);
@@ -192,7 +200,10 @@ export class EmulatorCore {
       try {
         await handler(this.context({ id: null, idempotency_key: null }), task.payload);
       } catch (err) {
-        this.opts.log('error', `Stripe emulator: task ${task.kind} (${task.id}) failed: ${(err as Error).stack ?? err}`);
+        this.opts.log(
+          'error',
+          `Stripe emulator: task ${task.kind} (${task.id}) failed: ${(err as Error).stack ?? err}`,
+        );
       }
     }
     this.clock.moveTo(upTo);
@@ -240,7 +251,9 @@ export class EmulatorCore {
     this.scheduler.restore(state?.scheduler);
     this.idempotency.restore(state?.idempotency);
     this.webhooks.restore(state?.deliveries);
-    this.clock = state ? new EmulatorClock(state.clockOffsetMs) : EmulatorClock.startingAt(this.opts.startTime);
+    this.clock = state
+      ? new EmulatorClock(state.clockOffsetMs)
+      : EmulatorClock.startingAt(this.opts.startTime);
     this.armTaskTimer();
   }
 

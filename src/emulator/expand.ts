@@ -36,7 +36,10 @@ export function applyExpansions(body: unknown, paths: string[], lookup: Lookup):
   for (const path of paths) {
     const segments = path.split('.');
     if (segments.length > MAX_DEPTH) {
-      throw errors.invalidParam('expand', `You cannot expand more than ${MAX_DEPTH} levels of a property (${path}).`);
+      throw errors.invalidParam(
+        'expand',
+        `You cannot expand more than ${MAX_DEPTH} levels of a property (${path}).`,
+      );
     }
     expandAt(body, segments, path, lookup);
   }

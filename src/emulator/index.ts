@@ -86,9 +86,12 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
-      if (err.code === 'EADDRINUSE') reject(new Error(`Stripe emulator: port ${port} is already in use on ${host}`));
-      else if (err.code === 'EACCES') reject(new Error(`Stripe emulator: no permission to listen on port ${port} (${host})`));
-      else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') reject(new Error(`Stripe emulator: cannot listen on host ${host}`));
+      if (err.code === 'EADDRINUSE')
+        reject(new Error(`Stripe emulator: port ${port} is already in use on ${host}`));
+      else if (err.code === 'EACCES')
+        reject(new Error(`Stripe emulator: no permission to listen on port ${port} (${host})`));
+      else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND')
+        reject(new Error(`Stripe emulator: cannot listen on host ${host}`));
       else reject(new Error(`Stripe emulator: cannot listen on ${host}:${port}: ${err.message}`));
     };
     const onListening = () => {
@@ -116,7 +119,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
       log,
       onChange: () => writer?.markDirty(),
     },
-    [...builtInResources({ webhookSigningSecret: options.webhookSigningSecret }), ...(options.extraResources ?? [])],
+    [
+      ...builtInResources({ webhookSigningSecret: options.webhookSigningSecret }),
+      ...(options.extraResources ?? []),
+    ],
   );
 
   if (options.dataDir) {

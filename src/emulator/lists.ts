@@ -1,8 +1,8 @@
 /** List and search responses: cursor pagination over newest-first collections. */
 import type Stripe from 'stripe';
 import { errors } from './errors.ts';
-import type { StoredObject } from './store.ts';
 import type { RequestContext } from './resource.ts';
+import type { StoredObject } from './store.ts';
 
 export interface ListParams {
   limit?: number;
@@ -35,7 +35,10 @@ export function paginate<T extends StoredObject>(
     if (!cursor) throw errors.resourceMissing(collection.replace(/_/g, ' '), cursorId, param, 400);
     const olderThanCursor = (o: T) => {
       const created = o.created ?? 0;
-      return created < cursor.created || (created === cursor.created && ctx.store.seqOf(collection, o.id) < cursor.seq);
+      return (
+        created < cursor.created ||
+        (created === cursor.created && ctx.store.seqOf(collection, o.id) < cursor.seq)
+      );
     };
     if (starting_after !== undefined) {
       const older = items.filter((o) => o.id !== cursorId && olderThanCursor(o));

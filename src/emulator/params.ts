@@ -64,7 +64,8 @@ export type Infer<F extends Fields> = Simplify<
 >;
 
 function expectString(value: FormValue, path: string, what = 'string'): string {
-  if (typeof value !== 'string') throw errors.invalidParam(path, `Invalid ${what}: ${path} must be a ${what}.`);
+  if (typeof value !== 'string')
+    throw errors.invalidParam(path, `Invalid ${what}: ${path} must be a ${what}.`);
   return value;
 }
 
@@ -159,7 +160,8 @@ class HashParam<T> extends Param<Record<string, T>> {
   }
   protected parse(value: FormValue, path: string): Record<string, T> {
     const out: Record<string, T> = {};
-    for (const [k, v] of Object.entries(expectHash(value, path))) out[k] = this.valueSpec.read(v, `${path}[${k}]`);
+    for (const [k, v] of Object.entries(expectHash(value, path)))
+      out[k] = this.valueSpec.read(v, `${path}[${k}]`);
     return out;
   }
 }
@@ -176,11 +178,15 @@ class MetadataParam extends Param<Record<string, string> | null> {
   protected parse(value: FormValue, path: string): Record<string, string> {
     const out: Record<string, string> = {};
     const entries = Object.entries(expectHash(value, path));
-    if (entries.length > 50) throw errors.invalidParam(path, 'Invalid metadata: at most 50 keys are allowed.');
+    if (entries.length > 50)
+      throw errors.invalidParam(path, 'Invalid metadata: at most 50 keys are allowed.');
     for (const [k, v] of entries) {
-      if (typeof v !== 'string') throw errors.invalidParam(`${path}[${k}]`, `Invalid ${path}[${k}]: must be a string`);
-      if (k.length > 40) throw errors.invalidParam(`${path}[${k}]`, 'Metadata keys must be at most 40 characters.');
-      if (v.length > 500) throw errors.invalidParam(`${path}[${k}]`, 'Metadata values must be at most 500 characters.');
+      if (typeof v !== 'string')
+        throw errors.invalidParam(`${path}[${k}]`, `Invalid ${path}[${k}]: must be a string`);
+      if (k.length > 40)
+        throw errors.invalidParam(`${path}[${k}]`, 'Metadata keys must be at most 40 characters.');
+      if (v.length > 500)
+        throw errors.invalidParam(`${path}[${k}]`, 'Metadata values must be at most 500 characters.');
       out[k] = v;
     }
     return out;
@@ -197,10 +203,12 @@ class ArrayParam<T> extends Param<T[]> {
   protected parse(value: FormValue, path: string): T[] {
     let items: FormValue[];
     if (Array.isArray(value)) items = value;
-    else if (typeof value === 'string') throw errors.invalidParam(path, `Invalid array: ${path} must be an array.`);
+    else if (typeof value === 'string')
+      throw errors.invalidParam(path, `Invalid array: ${path} must be an array.`);
     else {
       const keys = Object.keys(value);
-      if (!keys.every((k) => /^\d+$/.test(k))) throw errors.invalidParam(path, `Invalid array: ${path} must be an array.`);
+      if (!keys.every((k) => /^\d+$/.test(k)))
+        throw errors.invalidParam(path, `Invalid array: ${path} must be an array.`);
       items = keys.sort((a, b) => Number(a) - Number(b)).map((k) => value[k]!);
     }
     if (items.length > this.max) throw errors.invalidParam(path, `Invalid array: at most ${this.max} items.`);

@@ -16,7 +16,9 @@ export async function loadState(dataDir: string): Promise<{ file: string; state:
     await mkdir(dir, { recursive: true });
     await access(dir, constants.R_OK | constants.W_OK);
   } catch (err) {
-    throw new Error(`Stripe emulator: data dir ${dir} is not usable (${(err as NodeJS.ErrnoException).code ?? err})`);
+    throw new Error(
+      `Stripe emulator: data dir ${dir} is not usable (${(err as NodeJS.ErrnoException).code ?? err})`,
+    );
   }
   const file = path.join(dir, STATE_FILE);
   let text: string;
@@ -24,7 +26,9 @@ export async function loadState(dataDir: string): Promise<{ file: string; state:
     text = await readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { file, state: undefined };
-    throw new Error(`Stripe emulator: cannot read state file ${file} (${(err as NodeJS.ErrnoException).code ?? err})`);
+    throw new Error(
+      `Stripe emulator: cannot read state file ${file} (${(err as NodeJS.ErrnoException).code ?? err})`,
+    );
   }
   try {
     return { file, state: JSON.parse(text) };

@@ -49,7 +49,8 @@ export class Scheduler {
   /** The earliest task, without removing it. */
   peek(): Task | undefined {
     let best: Task | undefined;
-    for (const t of this.tasks) if (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq)) best = t;
+    for (const t of this.tasks)
+      if (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq)) best = t;
     return best;
   }
 

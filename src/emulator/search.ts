@@ -46,7 +46,8 @@ class Lexer {
   }
   quoted(): string {
     const q = this.src[this.pos];
-    if (q !== "'" && q !== '"') throw bad(`Could not parse the query at position ${this.pos}: expected a quoted value.`);
+    if (q !== "'" && q !== '"')
+      throw bad(`Could not parse the query at position ${this.pos}: expected a quoted value.`);
     let out = '';
     this.pos++;
     while (this.pos < this.src.length && this.src[this.pos] !== q) {
@@ -107,7 +108,8 @@ export function compileSearch<T>(query: string, spec: SearchSpec<T>): (obj: T) =
   let joiner: 'AND' | 'OR' | undefined;
   while (!lx.atEnd()) {
     const word = lx.word();
-    if (word !== 'AND' && word !== 'OR') throw bad(`Could not parse the query: expected AND or OR, got ${word}.`);
+    if (word !== 'AND' && word !== 'OR')
+      throw bad(`Could not parse the query: expected AND or OR, got ${word}.`);
     if (joiner && joiner !== word) throw bad('Queries cannot combine AND and OR.');
     joiner = word;
     clauses.push(parseClause(lx));
@@ -127,12 +129,18 @@ function compileClause<T>(c: Clause, spec: SearchSpec<T>): (obj: T) => boolean {
     test = (o) => read(o)[key] === c.value;
   } else {
     const field = spec.fields[c.field];
-    if (!field) throw bad(`Field ${c.field} is not supported in search. Searchable fields: ${Object.keys(spec.fields).join(', ')}.`);
+    if (!field)
+      throw bad(
+        `Field ${c.field} is not supported in search. Searchable fields: ${Object.keys(spec.fields).join(', ')}.`,
+      );
     if (c.op === '~') {
       if (!field.substring) throw bad(`Field ${c.field} does not support substring search (~).`);
       if (c.value.length < 3) throw bad('Substring search (~) needs at least 3 characters.');
       const needle = c.value.toLowerCase();
-      test = (o) => String(field.get(o) ?? '').toLowerCase().includes(needle);
+      test = (o) =>
+        String(field.get(o) ?? '')
+          .toLowerCase()
+          .includes(needle);
     } else if (c.op === ':') {
       if (field.kind === 'number') {
         const n = Number(c.value);
@@ -147,7 +155,12 @@ function compileClause<T>(c: Clause, spec: SearchSpec<T>): (obj: T) => boolean {
     } else {
       if (field.kind !== 'number' || !c.numeric) throw bad(`Field ${c.field} does not support ${c.op}.`);
       const n = Number(c.value);
-      const cmp = { '>': (a: number) => a > n, '>=': (a: number) => a >= n, '<': (a: number) => a < n, '<=': (a: number) => a <= n }[c.op];
+      const cmp = {
+        '>': (a: number) => a > n,
+        '>=': (a: number) => a >= n,
+        '<': (a: number) => a < n,
+        '<=': (a: number) => a <= n,
+      }[c.op];
       test = (o) => {
         const v = field.get(o);
         return typeof v === 'number' && cmp(v);

@@ -9,8 +9,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EmulatorCore } from './core.ts';
 import { ApiError, errors } from './errors.ts';
-import { applyExpansions } from './expand.ts';
 import { API_VERSION } from './events.ts';
+import { applyExpansions } from './expand.ts';
 import { decodeForm, type FormHash, jsonToForm, mergeForms } from './form.ts';
 import { canonicalJson } from './idempotency.ts';
 import { newId } from './ids.ts';
@@ -32,14 +32,20 @@ export function authenticate(header: string | undefined): void {
   let key = '';
   const [scheme, credentials = ''] = header.trim().split(/\s+/, 2);
   if (scheme?.toLowerCase() === 'bearer') key = credentials;
-  else if (scheme?.toLowerCase() === 'basic') key = Buffer.from(credentials, 'base64').toString().split(':')[0] ?? '';
+  else if (scheme?.toLowerCase() === 'basic')
+    key = Buffer.from(credentials, 'base64').toString().split(':')[0] ?? '';
   if (/^sk_test_\S+$/.test(key)) return;
   if (/^(sk|rk)_live_/.test(key)) {
     throw errors.authentication(
       'The Stripe emulator only accepts test mode secret keys (sk_test_...); a live mode key was provided.',
     );
   }
-  const shown = key.length > 12 ? `${key.slice(0, 8)}********${key.slice(-4)}` : key ? `${key.slice(0, 3)}***` : '(empty)';
+  const shown =
+    key.length > 12
+      ? `${key.slice(0, 8)}********${key.slice(-4)}`
+      : key
+        ? `${key.slice(0, 3)}***`
+        : '(empty)';
   throw errors.authentication(`Invalid API Key provided: ${shown}`);
 }
 
@@ -71,7 +77,8 @@ function parseBody(req: IncomingMessage, raw: string): FormHash {
       throw errors.invalidParam(undefined, 'Invalid JSON body.');
     }
     const form = jsonToForm(parsed);
-    if (typeof form !== 'object' || Array.isArray(form)) throw errors.invalidParam(undefined, 'The JSON body must be an object.');
+    if (typeof form !== 'object' || Array.isArray(form))
+      throw errors.invalidParam(undefined, 'The JSON body must be an object.');
     return form;
   }
   return decodeForm(raw);
@@ -123,7 +130,8 @@ export function createRequestListener(
       const form = method === 'POST' ? mergeForms(query, parseBody(req, raw)) : query;
 
       const keyHeader = req.headers['idempotency-key'];
-      const idempotencyKey = method === 'POST' && typeof keyHeader === 'string' && keyHeader ? keyHeader : null;
+      const idempotencyKey =
+        method === 'POST' && typeof keyHeader === 'string' && keyHeader ? keyHeader : null;
       if (idempotencyKey !== null) {
         if (idempotencyKey.length > 255) {
           throw errors.invalidParam(undefined, 'Idempotency-Key must be at most 255 characters long.');
@@ -159,7 +167,8 @@ export function createRequestListener(
         body = JSON.stringify(result, null, 2);
       } catch (err) {
         const apiErr = err instanceof ApiError ? err : errors.internal();
-        if (!(err instanceof ApiError)) log('error', `Stripe emulator: ${method} ${url.pathname} failed: ${(err as Error).stack ?? err}`);
+        if (!(err instanceof ApiError))
+          log('error', `Stripe emulator: ${method} ${url.pathname} failed: ${(err as Error).stack ?? err}`);
         status = apiErr.status;
         body = errorBody(apiErr, requestId);
         for (const [k, v] of Object.entries(apiErr.headers)) res.setHeader(k, v);
@@ -172,7 +181,8 @@ export function createRequestListener(
       // Failed before the endpoint ran (auth, routing, validation, key conflicts): nothing is stored.
       pending?.release();
       const apiErr = err instanceof ApiError ? err : errors.internal();
-      if (!(err instanceof ApiError)) log('error', `Stripe emulator: ${method} ${req.url} failed: ${(err as Error).stack ?? err}`);
+      if (!(err instanceof ApiError))
+        log('error', `Stripe emulator: ${method} ${req.url} failed: ${(err as Error).stack ?? err}`);
       if (!res.headersSent) send(res, apiErr.status, errorBody(apiErr, requestId), apiErr.headers);
     }
   };

@@ -64,7 +64,10 @@ export function signPayload(payload: string, secret: string, timestamp: number):
 }
 
 function subscribes(endpoint: StoredEndpoint, type: string): boolean {
-  return endpoint.status === 'enabled' && (endpoint.enabled_events.includes('*') || endpoint.enabled_events.includes(type));
+  return (
+    endpoint.status === 'enabled' &&
+    (endpoint.enabled_events.includes('*') || endpoint.enabled_events.includes(type))
+  );
 }
 
 export class WebhookDispatcher implements EventSink {
@@ -77,7 +80,10 @@ export class WebhookDispatcher implements EventSink {
   private stopped = false;
   private waiters: Array<() => void> = [];
   private readonly aborts = new Set<AbortController>();
-  private readonly agents = { http: new http.Agent({ keepAlive: false }), https: new https.Agent({ keepAlive: false }) };
+  private readonly agents = {
+    http: new http.Agent({ keepAlive: false }),
+    https: new https.Agent({ keepAlive: false }),
+  };
 
   constructor(private readonly opts: WebhookOptions) {}
 
@@ -296,7 +302,8 @@ export class WebhookDispatcher implements EventSink {
       );
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', (err) => {
-        if (!this.stopped) this.opts.log('info', `webhook ${event.id} to ${endpoint.url} failed: ${err.message}`);
+        if (!this.stopped)
+          this.opts.log('info', `webhook ${event.id} to ${endpoint.url} failed: ${err.message}`);
         resolve(false);
       });
       req.end(payload);

@@ -26,7 +26,12 @@ describe('buyers: POST/GET /api/payments/customers', () => {
   });
 
   it('creates the Stripe customer with buyerId, vehicleId and dealerId metadata', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/payments/customers', headers: a.auth, payload: buyer() });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/payments/customers',
+      headers: a.auth,
+      payload: buyer(),
+    });
     expect(res.statusCode).toBe(201);
     const body = res.json();
     expect(body).toMatchObject({
@@ -39,12 +44,21 @@ describe('buyers: POST/GET /api/payments/customers', () => {
     const customer = await t.stripe.customers.retrieve(body.stripeCustomerId);
     if (customer.deleted) throw new Error('deleted');
     expect(customer.email).toBe('erika@example.de');
-    expect(customer.metadata).toMatchObject({ buyerId: 'B-1001', vehicleId: 'VIN-WMO90G000001', dealerId: a.id });
+    expect(customer.metadata).toMatchObject({
+      buyerId: 'B-1001',
+      vehicleId: 'VIN-WMO90G000001',
+      dealerId: a.id,
+    });
     expect(customer.address?.city).toBe('Köln');
   });
 
   it('returns the existing buyer for the same dealer + buyerId instead of a second Stripe customer', async () => {
-    const again = await t.app.inject({ method: 'POST', url: '/api/payments/customers', headers: a.auth, payload: buyer() });
+    const again = await t.app.inject({
+      method: 'POST',
+      url: '/api/payments/customers',
+      headers: a.auth,
+      payload: buyer(),
+    });
     expect(again.statusCode).toBe(200);
     const all = await t.stripe.customers.list({ email: 'erika@example.de', limit: 100 });
     expect(all.data).toHaveLength(1);
@@ -85,7 +99,13 @@ describe('buyers: POST/GET /api/payments/customers', () => {
       method: 'POST',
       url: '/api/payments/customers',
       headers: t.admin,
-      payload: buyer({ buyerId: 'B-2001', email: 'hans@example.de', dealerId: b.id, type: 'business', vatId: 'DE123456789' }),
+      payload: buyer({
+        buyerId: 'B-2001',
+        email: 'hans@example.de',
+        dealerId: b.id,
+        type: 'business',
+        vatId: 'DE123456789',
+      }),
     });
     expect(adminFor.statusCode).toBe(201);
     const otherId = adminFor.json().id;
@@ -107,7 +127,10 @@ describe('buyers: POST/GET /api/payments/customers', () => {
     expect(page1.data).toHaveLength(1);
     expect(page1.hasMore).toBe(true);
     const page2 = (
-      await t.app.inject({ url: `/api/payments/customers?limit=1&cursor=${page1.nextCursor}`, headers: a.auth })
+      await t.app.inject({
+        url: `/api/payments/customers?limit=1&cursor=${page1.nextCursor}`,
+        headers: a.auth,
+      })
     ).json();
     expect(page2.data).toHaveLength(1);
     expect(page2.data[0].id).not.toBe(page1.data[0].id);
@@ -139,9 +162,19 @@ describe('buyers: POST/GET /api/payments/customers', () => {
       [buyer({ type: 'alien' }), 'body.type'],
       [buyer({ address: { line1: 'x', country: 'Germany' } }), 'body.address'],
     ] as const) {
-      const res = await t.app.inject({ method: 'POST', url: '/api/payments/customers', headers: a.auth, payload });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/payments/customers',
+        headers: a.auth,
+        payload,
+      });
       expect(res.statusCode).toBe(400);
-      expect(res.json().error.details.map((d: { field: string }) => d.field).join(' ')).toContain(field);
+      expect(
+        res
+          .json()
+          .error.details.map((d: { field: string }) => d.field)
+          .join(' '),
+      ).toContain(field);
     }
     const badCursor = await t.app.inject({ url: '/api/payments/customers?cursor=zzz', headers: a.auth });
     expect(badCursor.statusCode).toBe(400);

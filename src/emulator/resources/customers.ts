@@ -17,11 +17,22 @@ const shippingParam = p.object({
 });
 
 const invoiceSettingsParam = p.object({
-  custom_fields: p.array(p.object({ name: p.string({ maxLength: 40 }).required(), value: p.string({ maxLength: 140 }).required() }), { max: 4 }).emptyable(),
+  custom_fields: p
+    .array(
+      p.object({
+        name: p.string({ maxLength: 40 }).required(),
+        value: p.string({ maxLength: 140 }).required(),
+      }),
+      { max: 4 },
+    )
+    .emptyable(),
   default_payment_method: p.string(),
   footer: p.string(),
   rendering_options: p
-    .object({ amount_tax_display: p.enum(['exclude_tax', 'include_inclusive_tax']).emptyable(), template: p.string() })
+    .object({
+      amount_tax_display: p.enum(['exclude_tax', 'include_inclusive_tax']).emptyable(),
+      template: p.string(),
+    })
     .emptyable(),
 });
 
@@ -49,7 +60,11 @@ type Writable = Infer<typeof writableFields>;
 const createFields = writableFields;
 const updateFields = { ...writableFields, default_source: p.string() };
 const listParams = { ...listFields, email: p.string({ maxLength: 512 }), created: p.range() };
-const searchFields = { query: p.string().required(), limit: p.integer({ min: 1, max: 100 }), page: p.string() };
+const searchFields = {
+  query: p.string().required(),
+  limit: p.integer({ min: 1, max: 100 }),
+  page: p.string(),
+};
 
 /** A new customer with Stripe's defaults; typed against the SDK so shape drift fails to compile. */
 export function buildCustomer(id: string, created: number): Stripe.Customer {
@@ -67,7 +82,12 @@ export function buildCustomer(id: string, created: number): Stripe.Customer {
     discount: null,
     email: null,
     invoice_prefix: randomBase62(8).toUpperCase(),
-    invoice_settings: { custom_fields: null, default_payment_method: null, footer: null, rendering_options: null },
+    invoice_settings: {
+      custom_fields: null,
+      default_payment_method: null,
+      footer: null,
+      rendering_options: null,
+    },
     livemode: false,
     metadata: {},
     name: null,
@@ -97,7 +117,10 @@ function applyParams(current: Stripe.Customer, params: Writable): Stripe.Custome
   if (params.email !== undefined) c.email = params.email;
   if (params.invoice_prefix !== undefined) {
     if (!/^[A-Z0-9]{3,12}$/.test(params.invoice_prefix)) {
-      throw errors.invalidParam('invoice_prefix', 'Invalid invoice_prefix: must be 3–12 uppercase letters or numbers.');
+      throw errors.invalidParam(
+        'invoice_prefix',
+        'Invalid invoice_prefix: must be 3–12 uppercase letters or numbers.',
+      );
     }
     c.invoice_prefix = params.invoice_prefix;
   }
@@ -192,7 +215,9 @@ export const customers: ResourceModule = {
       path: '/v1/customers/:id',
       params: {},
       handler(ctx) {
-        const found = ctx.store.collection<Stripe.Customer | Stripe.DeletedCustomer>(COLLECTION).get(ctx.path.id!);
+        const found = ctx.store
+          .collection<Stripe.Customer | Stripe.DeletedCustomer>(COLLECTION)
+          .get(ctx.path.id!);
         if (!found) throw errors.resourceMissing('customer', ctx.path.id!);
         return found;
       },

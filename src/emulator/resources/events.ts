@@ -10,7 +10,12 @@ const COLLECTION = 'event';
 /** `customer.*` style patterns, as Stripe's `type` filter takes them. */
 function typeMatcher(pattern: string): (type: string) => boolean {
   if (!pattern.includes('*')) return (t) => t === pattern;
-  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return (t) => re.test(t);
 }
 
@@ -30,7 +35,8 @@ export const events: ResourceModule = {
       },
       handler(ctx) {
         const q = ctx.params;
-        if (q.type !== undefined && q.types !== undefined) throw errors.parametersExclusive(['type', 'types']);
+        if (q.type !== undefined && q.types !== undefined)
+          throw errors.parametersExclusive(['type', 'types']);
         const matchers = (q.types ?? (q.type !== undefined ? [q.type] : [])).map(typeMatcher);
         const items = ctx.store
           .collection<Stripe.Event>(COLLECTION)

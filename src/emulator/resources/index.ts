@@ -16,11 +16,5 @@ export interface ResourceConfig {
 
 /** All built-in resources. */
 export function builtInResources(config: ResourceConfig): ResourceModule[] {
-  return [
-    customers,
-    products,
-    prices,
-    events,
-    webhookEndpointsResource(() => config.webhookSigningSecret),
-  ];
+  return [customers, products, prices, events, webhookEndpointsResource(() => config.webhookSigningSecret)];
 }

@@ -15,7 +15,12 @@ export type WirePrice = Wire<Stripe.Price>;
 
 const intervals = ['day', 'week', 'month', 'year'] as const;
 /** The longest interval Stripe accepts, per unit (three years). */
-const MAX_INTERVAL_COUNT: Record<(typeof intervals)[number], number> = { day: 1095, week: 156, month: 36, year: 3 };
+const MAX_INTERVAL_COUNT: Record<(typeof intervals)[number], number> = {
+  day: 1095,
+  week: 156,
+  month: 36,
+  year: 3,
+};
 
 export const recurringParam = p.object({
   interval: p.enum(intervals).required(),
@@ -83,7 +88,12 @@ const listParams = {
 };
 
 /** Makes `lookupKey` free: errors if another price holds it, or moves it away when `transfer` is set. */
-function claimLookupKey(ctx: EmulatorContext, lookupKey: string, transfer: boolean | undefined, selfId?: string): void {
+function claimLookupKey(
+  ctx: EmulatorContext,
+  lookupKey: string,
+  transfer: boolean | undefined,
+  selfId?: string,
+): void {
   const prices = ctx.store.collection<WirePrice>(COLLECTION);
   const holder = prices.list().find((pr) => pr.lookup_key === lookupKey && pr.id !== selfId);
   if (!holder) return;
@@ -100,7 +110,12 @@ function claimLookupKey(ctx: EmulatorContext, lookupKey: string, transfer: boole
 export function createPrice(
   ctx: EmulatorContext,
   productId: string,
-  data: PriceData & { active?: boolean; lookup_key?: string; nickname?: string; transfer_lookup_key?: boolean },
+  data: PriceData & {
+    active?: boolean;
+    lookup_key?: string;
+    nickname?: string;
+    transfer_lookup_key?: boolean;
+  },
   paramPrefix = '',
 ): WirePrice {
   const name = (k: string) => (paramPrefix ? `${paramPrefix}[${k}]` : k);
@@ -180,13 +195,17 @@ export const prices: ResourceModule = {
       params: createFields,
       handler(ctx) {
         const { product, product_data, ...data } = ctx.params;
-        if (product !== undefined && product_data !== undefined) throw errors.parametersExclusive(['product', 'product_data']);
+        if (product !== undefined && product_data !== undefined)
+          throw errors.parametersExclusive(['product', 'product_data']);
         let productId: string;
         if (product !== undefined) {
           productId = requireLive(ctx, PRODUCT_COLLECTION, product, 'product', 'product', 400).id;
         } else if (product_data !== undefined) {
           const { tax_code, ...rest } = product_data;
-          productId = createProduct(ctx, { ...rest, ...(tax_code !== undefined ? { tax_details: { tax_code } } : {}) }).id;
+          productId = createProduct(ctx, {
+            ...rest,
+            ...(tax_code !== undefined ? { tax_details: { tax_code } } : {}),
+          }).id;
         } else {
           throw errors.parameterMissing('product');
         }
@@ -208,9 +227,11 @@ export const prices: ResourceModule = {
               (q.currency === undefined || pr.currency === q.currency.toLowerCase()) &&
               (q.product === undefined || pr.product === q.product) &&
               (q.type === undefined || pr.type === q.type) &&
-              (q.lookup_keys === undefined || (pr.lookup_key !== null && q.lookup_keys.includes(pr.lookup_key))) &&
+              (q.lookup_keys === undefined ||
+                (pr.lookup_key !== null && q.lookup_keys.includes(pr.lookup_key))) &&
               (q.recurring?.interval === undefined || pr.recurring?.interval === q.recurring.interval) &&
-              (q.recurring?.usage_type === undefined || pr.recurring?.usage_type === q.recurring.usage_type) &&
+              (q.recurring?.usage_type === undefined ||
+                pr.recurring?.usage_type === q.recurring.usage_type) &&
               inRange(pr.created, q.created),
           );
         return paginate(ctx, COLLECTION, items);
@@ -241,7 +262,10 @@ export const prices: ResourceModule = {
         if (q.nickname !== undefined) after.nickname = q.nickname;
         if (q.tax_behavior !== undefined) {
           if (before.tax_behavior !== 'unspecified' && before.tax_behavior !== q.tax_behavior) {
-            throw errors.invalidParam('tax_behavior', 'tax_behavior cannot be changed once it is exclusive or inclusive.');
+            throw errors.invalidParam(
+              'tax_behavior',
+              'tax_behavior cannot be changed once it is exclusive or inclusive.',
+            );
           }
           after.tax_behavior = q.tax_behavior;
         }

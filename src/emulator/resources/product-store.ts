@@ -42,8 +42,12 @@ export function buildProduct(id: string, created: number, input: ProductInput): 
     package_dimensions: null,
     shippable: input.shippable ?? null,
     statement_descriptor: input.statement_descriptor ?? null,
+    tax_code: input.tax_details?.tax_code ?? null,
     tax_details: input.tax_details
-      ? { performance_location: input.tax_details.performance_location ?? null, tax_code: input.tax_details.tax_code ?? null }
+      ? {
+          performance_location: input.tax_details.performance_location ?? null,
+          tax_code: input.tax_details.tax_code ?? null,
+        }
       : null,
     type: 'service',
     unit_label: input.unit_label ?? null,
@@ -55,7 +59,8 @@ export function buildProduct(id: string, created: number, input: ProductInput): 
 /** Inserts a product; the `product.created` event is left to the caller (it may set a default price first). */
 export function insertProduct(ctx: EmulatorContext, input: ProductInput): Stripe.Product {
   const products = ctx.store.collection<Stripe.Product>(PRODUCT_COLLECTION);
-  if (input.id !== undefined && products.get(input.id)) throw errors.resourceExists('id', 'Product already exists.');
+  if (input.id !== undefined && products.get(input.id))
+    throw errors.resourceExists('id', 'Product already exists.');
   return products.insert(buildProduct(input.id ?? ctx.newId('prod'), ctx.now(), input));
 }
 

@@ -6,7 +6,7 @@ import { applyMetadata, inRange, listFields, p } from '../params.ts';
 import { type ResourceModule, route } from '../resource.ts';
 import { compileSearch, type SearchSpec } from '../search.ts';
 import { createPrice, priceDataFields, type WirePrice } from './prices.ts';
-import { insertProduct, PRODUCT_COLLECTION as COLLECTION } from './product-store.ts';
+import { PRODUCT_COLLECTION as COLLECTION, insertProduct } from './product-store.ts';
 import { requireLive, saveUpdate } from './shared.ts';
 
 const featureParam = p.object({ name: p.string({ maxLength: 80 }).required() });
@@ -81,7 +81,9 @@ export const products: ResourceModule = {
         let product = insertProduct(ctx, { ...input, ...(details ? { tax_details: details } : {}) });
         if (default_price_data) {
           const price = createPrice(ctx, product.id, default_price_data, 'default_price_data');
-          product = ctx.store.collection<Stripe.Product>(COLLECTION).replace({ ...product, default_price: price.id });
+          product = ctx.store
+            .collection<Stripe.Product>(COLLECTION)
+            .replace({ ...product, default_price: price.id });
         }
         ctx.emit('product.created', product);
         return product;
@@ -122,7 +124,9 @@ export const products: ResourceModule = {
       path: '/v1/products/:id',
       params: {},
       handler(ctx) {
-        const found = ctx.store.collection<Stripe.Product | Stripe.DeletedProduct>(COLLECTION).get(ctx.path.id!);
+        const found = ctx.store
+          .collection<Stripe.Product | Stripe.DeletedProduct>(COLLECTION)
+          .get(ctx.path.id!);
         if (!found) throw errors.resourceMissing('product', ctx.path.id!);
         return found;
       },
@@ -139,7 +143,10 @@ export const products: ResourceModule = {
         if (q.default_price !== undefined) {
           const price = requireLive<WirePrice>(ctx, 'price', q.default_price, 'price', 'default_price', 400);
           if (price.product !== before.id) {
-            throw errors.invalidParam('default_price', `The price ${price.id} does not belong to product ${before.id}.`);
+            throw errors.invalidParam(
+              'default_price',
+              `The price ${price.id} does not belong to product ${before.id}.`,
+            );
           }
           after.default_price = price.id;
         }
@@ -154,9 +161,15 @@ export const products: ResourceModule = {
           after.tax_details =
             q.tax_details === null
               ? null
-              : { performance_location: q.tax_details.performance_location ?? null, tax_code: q.tax_details.tax_code ?? null };
+              : {
+                  performance_location: q.tax_details.performance_location ?? null,
+                  tax_code: q.tax_details.tax_code ?? null,
+                };
         } else if (q.tax_code !== undefined) {
-          after.tax_details = { performance_location: after.tax_details?.performance_location ?? null, tax_code: q.tax_code };
+          after.tax_details = {
+            performance_location: after.tax_details?.performance_location ?? null,
+            tax_code: q.tax_code,
+          };
         }
         if (q.unit_label !== undefined) after.unit_label = q.unit_label;
         if (q.url !== undefined) after.url = q.url;
@@ -170,8 +183,16 @@ export const products: ResourceModule = {
       params: {},
       handler(ctx) {
         const product = requireLive<Stripe.Product>(ctx, COLLECTION, ctx.path.id!, 'product');
-        if (ctx.store.collection<WirePrice>('price').list().some((pr) => pr.product === product.id)) {
-          throw errors.invalidParam(undefined, 'This product cannot be deleted because it has one or more user-created prices.');
+        if (
+          ctx.store
+            .collection<WirePrice>('price')
+            .list()
+            .some((pr) => pr.product === product.id)
+        ) {
+          throw errors.invalidParam(
+            undefined,
+            'This product cannot be deleted because it has one or more user-created prices.',
+          );
         }
         const tombstone: Stripe.DeletedProduct = { id: product.id, object: 'product', deleted: true };
         ctx.store.collection(COLLECTION).markDeleted(product.id, tombstone);

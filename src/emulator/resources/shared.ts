@@ -69,6 +69,10 @@ export function toAddress(a: {
 /** Lower-cased ISO currency, or a 400. */
 export function currencyCode(value: string, param = 'currency'): string {
   const c = value.toLowerCase();
-  if (!/^[a-z]{3}$/.test(c)) throw errors.invalidParam(param, `Invalid currency: ${value}. Stripe currencies are three-letter ISO codes.`);
+  if (!/^[a-z]{3}$/.test(c))
+    throw errors.invalidParam(
+      param,
+      `Invalid currency: ${value}. Stripe currencies are three-letter ISO codes.`,
+    );
   return c;
 }

@@ -24,7 +24,10 @@ function checkUrl(url: string): void {
   try {
     parsed = new URL(url);
   } catch {
-    throw errors.invalidParam('url', `Invalid URL: ${url}. URLs must be absolute, e.g. https://example.com/webhook.`);
+    throw errors.invalidParam(
+      'url',
+      `Invalid URL: ${url}. URLs must be absolute, e.g. https://example.com/webhook.`,
+    );
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw errors.invalidParam('url', `Invalid URL: ${url}. Only http and https URLs are supported.`);
@@ -35,7 +38,10 @@ function checkEvents(events: string[]): string[] {
   if (events.length === 0) throw errors.parameterMissing('enabled_events');
   events.forEach((e, i) => {
     if (e !== '*' && !/^[a-z_]+(\.[a-z_]+)+$/.test(e)) {
-      throw errors.invalidParam(`enabled_events[${i}]`, `Invalid enabled_events[${i}]: ${e} is not an event type.`);
+      throw errors.invalidParam(
+        `enabled_events[${i}]`,
+        `Invalid enabled_events[${i}]: ${e} is not an event type.`,
+      );
     }
   });
   return events;
@@ -44,7 +50,13 @@ function checkEvents(events: string[]): string[] {
 /** A new endpoint; typed against the SDK so shape drift fails to compile. */
 export function buildWebhookEndpoint(
   ctx: EmulatorContext,
-  input: { url: string; enabled_events: string[]; api_version?: string; description?: string | null; metadata?: Record<string, string> | null },
+  input: {
+    url: string;
+    enabled_events: string[];
+    api_version?: string;
+    description?: string | null;
+    metadata?: Record<string, string> | null;
+  },
   secret: string,
 ): Stripe.WebhookEndpoint {
   return {
@@ -85,7 +97,10 @@ export function webhookEndpointsResource(fixedSecret: () => string | undefined):
           checkUrl(q.url);
           checkEvents(q.enabled_events);
           if (q.api_version !== undefined && q.api_version !== API_VERSION) {
-            throw errors.invalidParam('api_version', `The Stripe emulator only speaks API version ${API_VERSION}.`);
+            throw errors.invalidParam(
+              'api_version',
+              `The Stripe emulator only speaks API version ${API_VERSION}.`,
+            );
           }
           const secret = fixedSecret() ?? `whsec_${randomBase62(32)}`;
           const endpoint = buildWebhookEndpoint(ctx, q, secret);
@@ -98,7 +113,11 @@ export function webhookEndpointsResource(fixedSecret: () => string | undefined):
         path: '/v1/webhook_endpoints',
         params: listFields,
         handler(ctx) {
-          return paginate(ctx, COLLECTION, ctx.store.collection<Stripe.WebhookEndpoint>(COLLECTION).list().map(render));
+          return paginate(
+            ctx,
+            COLLECTION,
+            ctx.store.collection<Stripe.WebhookEndpoint>(COLLECTION).list().map(render),
+          );
         },
       }),
       route({
@@ -120,7 +139,12 @@ export function webhookEndpointsResource(fixedSecret: () => string | undefined):
           url: p.string(),
         },
         handler(ctx) {
-          const before = requireLive<Stripe.WebhookEndpoint>(ctx, COLLECTION, ctx.path.id!, 'webhook endpoint');
+          const before = requireLive<Stripe.WebhookEndpoint>(
+            ctx,
+            COLLECTION,
+            ctx.path.id!,
+            'webhook endpoint',
+          );
           const q = ctx.params;
           const after = structuredClone(before);
           if (q.description !== undefined) after.description = q.description;
@@ -141,8 +165,17 @@ export function webhookEndpointsResource(fixedSecret: () => string | undefined):
         path: '/v1/webhook_endpoints/:id',
         params: {},
         handler(ctx) {
-          const endpoint = requireLive<Stripe.WebhookEndpoint>(ctx, COLLECTION, ctx.path.id!, 'webhook endpoint');
-          const tombstone: Stripe.DeletedWebhookEndpoint = { id: endpoint.id, object: 'webhook_endpoint', deleted: true };
+          const endpoint = requireLive<Stripe.WebhookEndpoint>(
+            ctx,
+            COLLECTION,
+            ctx.path.id!,
+            'webhook endpoint',
+          );
+          const tombstone: Stripe.DeletedWebhookEndpoint = {
+            id: endpoint.id,
+            object: 'webhook_endpoint',
+            deleted: true,
+          };
           ctx.store.collection(COLLECTION).markDeleted(endpoint.id, tombstone);
           return tombstone;
         },
