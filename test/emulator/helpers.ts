@@ -42,7 +42,11 @@ export class Receiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8');
-        const r: Received = { body, signature: String(req.headers['stripe-signature']), event: JSON.parse(body) };
+        const r: Received = {
+          body,
+          signature: String(req.headers['stripe-signature']),
+          event: JSON.parse(body),
+        };
         this.received.push(r);
         res.statusCode = this.respond(r, this.received.length);
         res.end();

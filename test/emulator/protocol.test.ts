@@ -131,7 +131,11 @@ describe('params', () => {
     expect(err.param).toBe('name');
 
     const nested = await caught(
-      h.stripe.prices.create({ currency: 'eur', unit_amount: 5, product_data: { active: true } as Stripe.PriceCreateParams.ProductData }),
+      h.stripe.prices.create({
+        currency: 'eur',
+        unit_amount: 5,
+        product_data: { active: true } as Stripe.PriceCreateParams.ProductData,
+      }),
     );
     expect(nested.code).toBe('parameter_missing');
     expect(nested.param).toBe('product_data[name]');
@@ -139,7 +143,11 @@ describe('params', () => {
 
   it('rejects bad values: integers, empty strings, enums', async () => {
     const notInt = await caught(
-      h.stripe.prices.create({ currency: 'eur', unit_amount: 'ten' as unknown as number, product_data: { name: 'x' } }),
+      h.stripe.prices.create({
+        currency: 'eur',
+        unit_amount: 'ten' as unknown as number,
+        product_data: { name: 'x' },
+      }),
     );
     expect(notInt.code).toBe('parameter_invalid_integer');
     expect(notInt.param).toBe('unit_amount');
@@ -171,9 +179,13 @@ describe('params', () => {
   });
 
   it('answers an unknown URL with 404 in Stripe shape', async () => {
-    const res = await fetch(`${h.emu.url}/v1/nothing_here`, { headers: { Authorization: 'Bearer sk_test_x' } });
+    const res = await fetch(`${h.emu.url}/v1/nothing_here`, {
+      headers: { Authorization: 'Bearer sk_test_x' },
+    });
     expect(res.status).toBe(404);
-    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/Unrecognized request URL/);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
+      /Unrecognized request URL/,
+    );
   });
 
   it('puts Request-Id and Stripe-Version on every response', async () => {
@@ -216,7 +228,9 @@ describe('idempotency', () => {
 
   it('stores nothing for a request that failed validation', async () => {
     const key = `invalid-${Date.now()}`;
-    await caught(h.stripe.customers.create({ bogus: 1 } as Stripe.CustomerCreateParams, { idempotencyKey: key }));
+    await caught(
+      h.stripe.customers.create({ bogus: 1 } as Stripe.CustomerCreateParams, { idempotencyKey: key }),
+    );
     const ok = await h.stripe.customers.create({ name: 'valid' }, { idempotencyKey: key });
     expect(ok.name).toBe('valid');
   });
@@ -226,7 +240,9 @@ describe('idempotency', () => {
     const first = h.stripe.rawRequest('POST', '/v1/test_gates', { label: 'a' }, { idempotencyKey: key });
     await new Promise((r) => setTimeout(r, 50));
 
-    const conflict = await caught(h.stripe.rawRequest('POST', '/v1/test_gates', { label: 'a' }, { idempotencyKey: key }));
+    const conflict = await caught(
+      h.stripe.rawRequest('POST', '/v1/test_gates', { label: 'a' }, { idempotencyKey: key }),
+    );
     expect(conflict.statusCode).toBe(409);
     expect(conflict.code).toBe('idempotency_key_in_use');
     expect(conflict.rawType).toBe('idempotency_error');
@@ -252,7 +268,8 @@ describe('lists', () => {
   const tag = `page-${Date.now()}`;
   beforeAll(async () => {
     ids = [];
-    for (let i = 0; i < 7; i++) ids.push((await h.stripe.products.create({ name: `${tag}-${i}`, url: `https://x/${tag}` })).id);
+    for (let i = 0; i < 7; i++)
+      ids.push((await h.stripe.products.create({ name: `${tag}-${i}`, url: `https://x/${tag}` })).id);
     ids.reverse(); // newest first
   });
 
@@ -262,7 +279,11 @@ describe('lists', () => {
     expect(first.url).toBe('/v1/products');
     expect(first.data.map((p) => p.id)).toEqual(ids.slice(0, 3));
     expect(first.has_more).toBe(true);
-    const second = await h.stripe.products.list({ url: `https://x/${tag}`, limit: 3, starting_after: ids[2] });
+    const second = await h.stripe.products.list({
+      url: `https://x/${tag}`,
+      limit: 3,
+      starting_after: ids[2],
+    });
     expect(second.data.map((p) => p.id)).toEqual(ids.slice(3, 6));
     const last = await h.stripe.products.list({ url: `https://x/${tag}`, limit: 3, starting_after: ids[5] });
     expect(last.data.map((p) => p.id)).toEqual(ids.slice(6));
@@ -280,7 +301,8 @@ describe('lists', () => {
 
   it('auto-paginates with for await, both directions', async () => {
     const seen: string[] = [];
-    for await (const product of h.stripe.products.list({ url: `https://x/${tag}`, limit: 2 })) seen.push(product.id);
+    for await (const product of h.stripe.products.list({ url: `https://x/${tag}`, limit: 2 }))
+      seen.push(product.id);
     expect(seen).toEqual(ids);
 
     const backwards = await h.stripe.products

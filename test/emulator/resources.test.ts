@@ -21,8 +21,18 @@ async function caught(promise: Promise<unknown>): Promise<Stripe.errors.StripeEr
 
 describe('customers', () => {
   it('creates, retrieves, updates and deletes; a deleted customer retrieves as deleted', async () => {
-    const created = await h.stripe.customers.create({ name: 'Anna Berg', email: 'anna@example.de', phone: '+49 7524 999' });
-    expect(created).toMatchObject({ object: 'customer', livemode: false, balance: 0, name: 'Anna Berg', tax_exempt: 'none' });
+    const created = await h.stripe.customers.create({
+      name: 'Anna Berg',
+      email: 'anna@example.de',
+      phone: '+49 7524 999',
+    });
+    expect(created).toMatchObject({
+      object: 'customer',
+      livemode: false,
+      balance: 0,
+      name: 'Anna Berg',
+      tax_exempt: 'none',
+    });
     expect(created.id).toMatch(/^cus_/);
     expect(created.created).toBeGreaterThanOrEqual(START);
 
@@ -61,9 +71,18 @@ describe('customers', () => {
 
   it('searches with the query language', async () => {
     const tag = `s${Date.now()}`;
-    const x = await h.stripe.customers.create({ name: 'Xaver Moser', email: `xaver.${tag}@morelo.de`, metadata: { dealer: tag } });
-    const y = await h.stripe.customers.create({ name: 'Yvonne Moser', email: `yvonne.${tag}@gmail.com`, metadata: { dealer: tag, vip: 'yes' } });
-    const ids = async (query: string) => (await h.stripe.customers.search({ query })).data.map((c) => c.id).sort();
+    const x = await h.stripe.customers.create({
+      name: 'Xaver Moser',
+      email: `xaver.${tag}@morelo.de`,
+      metadata: { dealer: tag },
+    });
+    const y = await h.stripe.customers.create({
+      name: 'Yvonne Moser',
+      email: `yvonne.${tag}@gmail.com`,
+      metadata: { dealer: tag, vip: 'yes' },
+    });
+    const ids = async (query: string) =>
+      (await h.stripe.customers.search({ query })).data.map((c) => c.id).sort();
 
     expect(await ids(`email:'xaver.${tag}@morelo.de'`)).toEqual([x.id]);
     expect(await ids(`email:"XAVER.${tag}@MORELO.DE"`)).toEqual([x.id]);
@@ -78,7 +97,9 @@ describe('customers', () => {
     expect(result.url).toBe('/v1/customers/search');
     expect(result.has_more).toBe(true);
     expect(result.next_page).toBeTruthy();
-    const all = await h.stripe.customers.search({ query: `metadata['dealer']:'${tag}'`, limit: 1 }).autoPagingToArray({ limit: 10 });
+    const all = await h.stripe.customers
+      .search({ query: `metadata['dealer']:'${tag}'`, limit: 1 })
+      .autoPagingToArray({ limit: 10 });
     expect(all).toHaveLength(2);
 
     const mixed = await caught(h.stripe.customers.search({ query: `name:'a' AND email:'b' OR phone:'c'` }));
@@ -96,7 +117,13 @@ describe('products and prices', () => {
     });
     expect(product.default_price).toMatch(/^price_/);
     const price = await h.stripe.prices.retrieve(product.default_price as string);
-    expect(price).toMatchObject({ product: product.id, currency: 'eur', unit_amount: 450_000_00, type: 'one_time', recurring: null });
+    expect(price).toMatchObject({
+      product: product.id,
+      currency: 'eur',
+      unit_amount: 450_000_00,
+      type: 'one_time',
+      recurring: null,
+    });
 
     const inactive = await h.stripe.products.update(product.id, { active: false, description: 'retired' });
     expect(inactive.active).toBe(false);
@@ -119,7 +146,11 @@ describe('products and prices', () => {
     expect(monthly.type).toBe('recurring');
     expect(monthly.unit_amount_decimal?.toString()).toBe('125000');
 
-    const viaData = await h.stripe.prices.create({ currency: 'eur', unit_amount: 99, product_data: { name: 'Home' } });
+    const viaData = await h.stripe.prices.create({
+      currency: 'eur',
+      unit_amount: 99,
+      product_data: { name: 'Home' },
+    });
     const home = await h.stripe.products.retrieve(viaData.product as string);
     expect(home.name).toBe('Home');
 
@@ -129,7 +160,12 @@ describe('products and prices', () => {
     expect(byKey.data.map((p) => p.id)).toEqual([monthly.id]);
 
     const taken = await caught(
-      h.stripe.prices.create({ product: product.id, currency: 'eur', unit_amount: 1, lookup_key: `loft-monthly-${product.id}` }),
+      h.stripe.prices.create({
+        product: product.id,
+        currency: 'eur',
+        unit_amount: 1,
+        lookup_key: `loft-monthly-${product.id}`,
+      }),
     );
     expect(taken.param).toBe('lookup_key');
     const moved = await h.stripe.prices.create({
@@ -154,12 +190,19 @@ describe('products and prices', () => {
     const none = await caught(h.stripe.prices.create({ currency: 'eur', unit_amount: 5 }));
     expect(none.code).toBe('parameter_missing');
     expect(none.param).toBe('product');
-    const missing = await caught(h.stripe.prices.create({ currency: 'eur', unit_amount: 5, product: 'prod_nope' }));
+    const missing = await caught(
+      h.stripe.prices.create({ currency: 'eur', unit_amount: 5, product: 'prod_nope' }),
+    );
     expect(missing.statusCode).toBe(400);
     expect(missing.code).toBe('resource_missing');
     expect(missing.param).toBe('product');
     const both = await caught(
-      h.stripe.prices.create({ currency: 'eur', unit_amount: 5, product: 'prod_nope', product_data: { name: 'x' } }),
+      h.stripe.prices.create({
+        currency: 'eur',
+        unit_amount: 5,
+        product: 'prod_nope',
+        product_data: { name: 'x' },
+      }),
     );
     expect(both.code).toBe('parameters_exclusive');
   });
@@ -167,13 +210,19 @@ describe('products and prices', () => {
 
 describe('events', () => {
   it('records every change with request, previous_attributes and api_version', async () => {
-    const c = await h.stripe.customers.create({ name: 'Evt', metadata: { a: '1' } }, { idempotencyKey: 'evt-create-1' });
+    const c = await h.stripe.customers.create(
+      { name: 'Evt', metadata: { a: '1' } },
+      { idempotencyKey: 'evt-create-1' },
+    );
     await h.stripe.customers.update(c.id, { name: 'Evt 2', metadata: { a: '', b: '2' } });
     await h.stripe.customers.del(c.id);
 
-    const events = (await h.stripe.events.list({ types: ['customer.created', 'customer.updated', 'customer.deleted'], limit: 100 })).data.filter(
-      (e) => (e.data.object as { id: string }).id === c.id,
-    );
+    const events = (
+      await h.stripe.events.list({
+        types: ['customer.created', 'customer.updated', 'customer.deleted'],
+        limit: 100,
+      })
+    ).data.filter((e) => (e.data.object as { id: string }).id === c.id);
     expect(events.map((e) => e.type)).toEqual(['customer.deleted', 'customer.updated', 'customer.created']);
     const [deleted, updated, created] = events as [Stripe.Event, Stripe.Event, Stripe.Event];
     expect(created).toMatchObject({
@@ -193,7 +242,10 @@ describe('events', () => {
   });
 
   it('filters by type (with wildcard) and created', async () => {
-    const product = await h.stripe.products.create({ name: 'Typed', default_price_data: { currency: 'eur', unit_amount: 1 } });
+    const product = await h.stripe.products.create({
+      name: 'Typed',
+      default_price_data: { currency: 'eur', unit_amount: 1 },
+    });
     const prices = await h.stripe.events.list({ type: 'price.created', limit: 100 });
     expect(prices.data.every((e) => e.type === 'price.created')).toBe(true);
     const productEvents = await h.stripe.events.list({ type: 'product.*', limit: 100 });
