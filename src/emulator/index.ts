@@ -87,7 +87,13 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
     const onError = (err: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
       if (err.code === 'EADDRINUSE')
-        reject(new Error(`Stripe emulator: port ${port} is already in use on ${host}`));
+        // code and port stay on the error so a caller can tell this case apart without parsing text.
+        reject(
+          Object.assign(new Error(`Stripe emulator: port ${port} is already in use on ${host}`), {
+            code: 'EADDRINUSE',
+            port,
+          }),
+        );
       else if (err.code === 'EACCES')
         reject(new Error(`Stripe emulator: no permission to listen on port ${port} (${host})`));
       else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND')
