@@ -50,9 +50,12 @@ export class Collection<T extends StoredObject> {
   isLive(id: string): boolean {
     return this.store.isLive(this.name, id);
   }
-  /** All live objects, newest first. */
-  list(): T[] {
-    return this.store.list(this.name) as T[];
+  /**
+   * Live objects, newest first; `where` filters before the copies are made (it sees the stored
+   * object and must not change it).
+   */
+  list(where?: (obj: T) => boolean): T[] {
+    return this.store.list(this.name, where as ((obj: StoredObject) => boolean) | undefined) as T[];
   }
 }
 
@@ -111,11 +114,11 @@ export class Store {
   }
 
   /** Live objects, newest first (by `created`, then by insertion). */
-  list(name: string): StoredObject[] {
+  list(name: string, where?: (obj: StoredObject) => boolean): StoredObject[] {
     const m = this.collections.get(name);
     if (!m) return [];
     return [...m.values()]
-      .filter((e) => !e.deleted)
+      .filter((e) => !e.deleted && (!where || where(e.obj)))
       .sort((a, b) => (b.obj.created ?? 0) - (a.obj.created ?? 0) || b.seq - a.seq)
       .map((e) => structuredClone(e.obj));
   }

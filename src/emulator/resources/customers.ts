@@ -196,8 +196,7 @@ export const customers: ResourceModule = {
         const { email, created } = ctx.params;
         const items = ctx.store
           .collection<Stripe.Customer>(COLLECTION)
-          .list()
-          .filter((c) => (email === undefined || c.email === email) && inRange(c.created, created));
+          .list((c) => (email === undefined || c.email === email) && inRange(c.created, created));
         return paginate(ctx, COLLECTION, items);
       },
     }),
@@ -207,7 +206,7 @@ export const customers: ResourceModule = {
       params: searchFields,
       handler(ctx) {
         const matches = compileSearch(ctx.params.query, searchSpec);
-        return searchPage(ctx, ctx.store.collection<Stripe.Customer>(COLLECTION).list().filter(matches));
+        return searchPage(ctx, ctx.store.collection<Stripe.Customer>(COLLECTION).list(matches));
       },
     }),
     route({

@@ -38,16 +38,13 @@ export const events: ResourceModule = {
         if (q.type !== undefined && q.types !== undefined)
           throw errors.parametersExclusive(['type', 'types']);
         const matchers = (q.types ?? (q.type !== undefined ? [q.type] : [])).map(typeMatcher);
-        const items = ctx.store
-          .collection<Stripe.Event>(COLLECTION)
-          .list()
-          .filter(
-            (e) =>
-              (matchers.length === 0 || matchers.some((m) => m(e.type))) &&
-              inRange(e.created, q.created) &&
-              // Approximation: "delivered" = no webhook still pending for the event.
-              (q.delivery_success === undefined || (e.pending_webhooks === 0) === q.delivery_success),
-          );
+        const items = ctx.store.collection<Stripe.Event>(COLLECTION).list(
+          (e) =>
+            (matchers.length === 0 || matchers.some((m) => m(e.type))) &&
+            inRange(e.created, q.created) &&
+            // Approximation: "delivered" = no webhook still pending for the event.
+            (q.delivery_success === undefined || (e.pending_webhooks === 0) === q.delivery_success),
+        );
         return paginate(ctx, COLLECTION, items);
       },
     }),

@@ -95,7 +95,7 @@ function claimLookupKey(
   selfId?: string,
 ): void {
   const prices = ctx.store.collection<WirePrice>(COLLECTION);
-  const holder = prices.list().find((pr) => pr.lookup_key === lookupKey && pr.id !== selfId);
+  const [holder] = prices.list((pr) => pr.lookup_key === lookupKey && pr.id !== selfId);
   if (!holder) return;
   if (!transfer) {
     throw errors.invalidParam(
@@ -220,8 +220,7 @@ export const prices: ResourceModule = {
         const q = ctx.params;
         const items = ctx.store
           .collection<WirePrice>(COLLECTION)
-          .list()
-          .filter(
+          .list(
             (pr) =>
               (q.active === undefined || pr.active === q.active) &&
               (q.currency === undefined || pr.currency === q.currency.toLowerCase()) &&

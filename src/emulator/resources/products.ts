@@ -97,8 +97,7 @@ export const products: ResourceModule = {
         const q = ctx.params;
         const items = ctx.store
           .collection<Stripe.Product>(COLLECTION)
-          .list()
-          .filter(
+          .list(
             (pr) =>
               (q.active === undefined || pr.active === q.active) &&
               (q.ids === undefined || q.ids.includes(pr.id)) &&
@@ -116,7 +115,7 @@ export const products: ResourceModule = {
       params: { query: p.string().required(), limit: p.integer({ min: 1, max: 100 }), page: p.string() },
       handler(ctx) {
         const matches = compileSearch(ctx.params.query, searchSpec);
-        return searchPage(ctx, ctx.store.collection<Stripe.Product>(COLLECTION).list().filter(matches));
+        return searchPage(ctx, ctx.store.collection<Stripe.Product>(COLLECTION).list(matches));
       },
     }),
     route({
@@ -183,12 +182,7 @@ export const products: ResourceModule = {
       params: {},
       handler(ctx) {
         const product = requireLive<Stripe.Product>(ctx, COLLECTION, ctx.path.id!, 'product');
-        if (
-          ctx.store
-            .collection<WirePrice>('price')
-            .list()
-            .some((pr) => pr.product === product.id)
-        ) {
+        if (ctx.store.collection<WirePrice>('price').list((pr) => pr.product === product.id).length > 0) {
           throw errors.invalidParam(
             undefined,
             'This product cannot be deleted because it has one or more user-created prices.',
