@@ -101,6 +101,14 @@ describe('clock and scheduler', () => {
       await receiver.stop();
     }
   });
+  it('also runs a task when real time reaches it, without advance()', async () => {
+    const { emu, stripe } = await start();
+    await stripe.rawRequest('POST', '/v1/test_alarms', { at: emu.now() + 1, label: 'real time' });
+    await eventually(
+      async () => (await stripe.events.list({ type: 'test_alarm.rang' })).data.length === 1,
+      4_000,
+    );
+  });
 });
 
 describe('persistence', () => {

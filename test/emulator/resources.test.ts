@@ -186,6 +186,20 @@ describe('products and prices', () => {
     expect(setDefault.default_price).toBe(moved.id);
   });
 
+  it('deletes a product without prices, refuses one with prices', async () => {
+    const bare = await h.stripe.products.create({ name: 'bare' });
+    expect((await h.stripe.products.del(bare.id)).deleted).toBe(true);
+    expect((await h.stripe.products.retrieve(bare.id)).deleted).toBe(true);
+    const priced = await h.stripe.products.create({
+      name: 'priced',
+      default_price_data: { currency: 'eur', unit_amount: 1 },
+    });
+    const err = await caught(h.stripe.products.del(priced.id));
+    expect(err.statusCode).toBe(400);
+    const events = await h.stripe.events.list({ type: 'product.deleted' });
+    expect(events.data.map((e) => (e.data.object as Stripe.Product).id)).toContain(bare.id);
+  });
+
   it('rejects prices without product, for a missing product, or with both', async () => {
     const none = await caught(h.stripe.prices.create({ currency: 'eur', unit_amount: 5 }));
     expect(none.code).toBe('parameter_missing');
