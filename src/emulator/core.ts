@@ -66,6 +66,8 @@ export class EmulatorCore {
   readonly events: EventRecorder;
   clock: EmulatorClock;
   readonly webhookSigningSecret: string | undefined;
+  /** Where the server listens; set once it does (URLs handed out by resources use it). */
+  baseUrl = 'http://127.0.0.1';
   private readonly routes: CompiledRoute[] = [];
   private readonly objectTypes: ObjectType[] = [];
   private readonly taskHandlers = new Map<string, TaskHandler>();
@@ -163,6 +165,7 @@ export class EmulatorCore {
       },
       cancelTask: (id: string) => this.scheduler.cancel(id),
       log: this.opts.log,
+      baseUrl: () => this.baseUrl,
     };
   }
 

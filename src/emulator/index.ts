@@ -160,6 +160,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   core.start();
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
+  core.baseUrl = `http://${urlHost}:${port}`;
   log('info', `Stripe emulator listening on http://${urlHost}:${port}`);
 
   let closed: Promise<void> | undefined;

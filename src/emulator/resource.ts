@@ -21,6 +21,8 @@ export interface EmulatorContext {
   /** Cancels a scheduled task that has not run yet. */
   cancelTask(id: string): boolean;
   log(level: 'info' | 'warn' | 'error', msg: string): void;
+  /** The emulator's own base URL (e.g. `http://127.0.0.1:12111`), for URLs it hands out (hosted pages). */
+  baseUrl(): string;
 }
 
 /** What a route handler gets: the context plus the validated request. */
@@ -42,8 +44,19 @@ export interface Route<F extends Fields = Fields> {
   /** `/v1/customers/:id` style; `:name` segments become `ctx.path.name`. */
   path: string;
   params: F;
-  /** Returns the response body (status 200), or throws an `ApiError`. */
+  /** Served without an API key (pages a browser opens, e.g. a hosted invoice page). */
+  public?: boolean;
+  /** Returns the response body (status 200) or a `RawResponse`, or throws an `ApiError`. */
   handler(ctx: RequestContext<Infer<F>>): unknown;
+}
+
+/** A non-JSON response (HTML page, PDF); sent as is, without `expand`. */
+export class RawResponse {
+  constructor(
+    readonly contentType: string,
+    readonly body: string | Buffer,
+    readonly status = 200,
+  ) {}
 }
 
 /** Declares a route with its params inferred from the spec. */

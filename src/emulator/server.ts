@@ -15,7 +15,7 @@ import { decodeForm, type FormHash, jsonToForm, mergeForms } from './form.ts';
 import { canonicalJson } from './idempotency.ts';
 import { newId } from './ids.ts';
 import { commonFields, readFields } from './params.ts';
-import type { RequestContext } from './resource.ts';
+import { RawResponse, type RequestContext } from './resource.ts';
 
 const MAX_BODY_BYTES = 5 * 1024 * 1024;
 
@@ -115,7 +115,8 @@ export function createRequestListener(
     let pending: { complete(status: number, body: string): void; release(): void } | undefined;
     try {
       const url = new URL(req.url ?? '/', 'http://emulator');
-      authenticate(req.headers.authorization);
+      const matched = core.match(method, url.pathname);
+      if (!matched?.route.public) authenticate(req.headers.authorization);
       const raw = await readBody(req);
       const query = decodeForm(url.search.slice(1));
 
@@ -125,7 +126,6 @@ export function createRequestListener(
         return;
       }
 
-      const matched = core.match(method, url.pathname);
       if (!matched) throw errors.unrecognizedUrl(method, url.pathname);
       const form = method === 'POST' ? mergeForms(query, parseBody(req, raw)) : query;
 
@@ -162,6 +162,15 @@ export function createRequestListener(
           url: url.pathname,
         };
         let result = await matched.route.handler(ctx);
+        if (result instanceof RawResponse) {
+          pending?.complete(result.status, String(result.body));
+          pending = undefined;
+          res.setHeader('Content-Type', result.contentType);
+          res.statusCode = result.status;
+          res.setHeader('Content-Length', Buffer.byteLength(result.body));
+          res.end(result.body);
+          return;
+        }
         const expand = (params as { expand?: string[] }).expand;
         if (expand?.length) result = applyExpansions(structuredClone(result), expand, core.lookup);
         body = JSON.stringify(result, null, 2);
