@@ -56,6 +56,8 @@ export class RawResponse {
     readonly contentType: string,
     readonly body: string | Buffer,
     readonly status = 200,
+    /** Extra headers, e.g. `Location` for a 303 after a form post. */
+    readonly headers: Record<string, string> = {},
   ) {}
 }
 

@@ -120,7 +120,8 @@ export function createRequestListener(
       const raw = await readBody(req);
       const query = decodeForm(url.search.slice(1));
 
-      if (url.pathname.startsWith('/_emulator/')) {
+      // Resources may add their own test helpers under /_emulator/ as ordinary routes.
+      if (url.pathname.startsWith('/_emulator/') && !matched) {
         const body = await control(method, url.pathname, mergeForms(query, parseBody(req, raw)));
         send(res, 200, JSON.stringify(body, null, 2));
         return;
@@ -166,6 +167,7 @@ export function createRequestListener(
           pending?.complete(result.status, String(result.body));
           pending = undefined;
           res.setHeader('Content-Type', result.contentType);
+          for (const [k, v] of Object.entries(result.headers)) res.setHeader(k, v);
           res.statusCode = result.status;
           res.setHeader('Content-Length', Buffer.byteLength(result.body));
           res.end(result.body);
