@@ -14,6 +14,9 @@ import { customerEventHandlers } from './customers/events.ts';
 import { customerRoutes } from './customers/routes.ts';
 import { type DevClock, devRoutes } from './dev/routes.ts';
 import { healthRoutes } from './health/routes.ts';
+import { invoiceEventHandlers } from './invoices/events.ts';
+import { invoiceRoutes } from './invoices/routes.ts';
+import { invoicesOfBuyer } from './invoices/service.ts';
 import type { Cache } from './platform/cache.ts';
 import type { Clock } from './platform/clock.ts';
 import type { Database } from './platform/db/index.ts';
@@ -98,9 +101,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     log: deps.logger,
     publicBaseUrl: deps.config.publicBaseUrl,
   };
-  await app.register(customerRoutes, { deps: services, detailSections: [] });
+  await app.register(customerRoutes, {
+    deps: services,
+    detailSections: [async (d, buyerId) => ({ name: 'invoices', value: await invoicesOfBuyer(d, buyerId) })],
+  });
+  await app.register(invoiceRoutes, { deps: services });
 
-  const processor = new InboxProcessor(services, mergeHandlerTables(customerEventHandlers));
+  const processor = new InboxProcessor(
+    services,
+    mergeHandlerTables(customerEventHandlers, invoiceEventHandlers),
+  );
   app.decorate('inbox', processor);
   app.addHook('onClose', () => processor.stop());
   const secrets = () => [...deps.config.stripe.webhookSecrets, ...(deps.webhookSecrets?.() ?? [])];

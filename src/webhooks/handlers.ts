@@ -12,7 +12,7 @@ export interface HandlerContext {
 }
 
 /** Applies one event. Must be safe to run again after a crash (effects keyed by source, state only forward). */
-export type EventHandler = (ctx: HandlerContext, event: Stripe.Event) => Promise<void>;
+export type EventHandler = (ctx: HandlerContext, event: Stripe.Event) => Promise<unknown>;
 
 /** Event type → handler. Types without a handler are stored and acknowledged, never failed. */
 export type HandlerTable = Partial<Record<Stripe.Event.Type, EventHandler>>;

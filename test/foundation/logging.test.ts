@@ -8,7 +8,7 @@ const FOREIGN_LIVE_KEY = 'sk_live_51Zyxwvutsrqponmlk';
 describe('secrets never reach a log line', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await createTestApp({ STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET });
+    t = await createTestApp({ env: { STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET } });
   });
   afterAll(() => t.close());
 

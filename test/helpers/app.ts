@@ -12,6 +12,7 @@ import { ManualClock } from '../../src/platform/clock.ts';
 import type { Database } from '../../src/platform/db/index.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { createStripeClient } from '../../src/stripe/client.ts';
+import { ensureWebhookEndpoint } from '../../src/webhooks/endpoint.ts';
 import { createTestDatabase, TEST_REDIS_URL } from './db.ts';
 
 /** The admin key every test app accepts. */
@@ -34,8 +35,20 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/** Options of createTestApp. */
+export interface TestAppOptions {
+  /** Extra environment for loadConfig. */
+  env?: Record<string, string>;
+  /**
+   * Listen on a free loopback port and register the webhook endpoint with the emulator, so Stripe events really
+   * arrive through POST /webhooks/stripe (and POST /api/dev/advance-time works). The inbox loop runs.
+   */
+  listen?: boolean;
+}
+
 /** Starts everything a test needs; call close() in afterAll. */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const env = options.env ?? {};
   const emulator = await startEmulator({ port: 0 });
   const config = loadConfig({ ADMIN_API_KEY: TEST_ADMIN_KEY, DATA_DIR: '/nonexistent-test-data', ...env });
   const { database, drop } = await createTestDatabase();
@@ -59,8 +72,31 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     log: logger,
     keyPrefix: `mp-test:${randomBytes(6).toString('hex')}:`,
   });
-  const app = await buildApp({ config, database, stripe, clock, logger, cache });
+  const runtimeSecrets: string[] = [];
+  const app = await buildApp({
+    config,
+    database,
+    stripe,
+    clock,
+    logger,
+    cache,
+    webhookSecrets: () => runtimeSecrets,
+    devClock: {
+      advance: async (seconds) => {
+        await emulator.advance(seconds);
+        clock.set(emulator.now() * 1000);
+      },
+      now: () => clock.now(),
+    },
+  });
   await app.ready();
+  if (options.listen) {
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    runtimeSecrets.push(
+      await ensureWebhookEndpoint(stripe, database.db, clock, `${address}/webhooks/stripe`),
+    );
+    app.inbox.start();
+  }
   const admin = { authorization: `Bearer ${TEST_ADMIN_KEY}` };
   return {
     app,

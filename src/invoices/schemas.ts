@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { INVOICE_KINDS } from './schema.ts';
+
+/** POST /api/payments/invoices */
+export const createInvoiceBody = z.strictObject({
+  customerId: z.string().min(1).describe('The buyer id (byr_…).'),
+  vehicleId: z.string().trim().min(1).max(100),
+  kind: z.enum(['down_payment', 'remainder', 'other']),
+  amount: z
+    .number()
+    .int('integer cents')
+    .min(50, 'at least 50 cents')
+    .max(100_000_000, 'at most 1.000.000,00 €')
+    .describe('Integer euro cents.'),
+  description: z.string().trim().min(1).max(500),
+  daysUntilDue: z.number().int().min(1).max(90).default(14),
+});
+export type CreateInvoiceInput = z.infer<typeof createInvoiceBody>;
+
+/** An invoice as the API shows it. */
+export const invoiceView = z.object({
+  id: z.string(),
+  customerId: z.string(),
+  vehicleId: z.string(),
+  kind: z.enum(INVOICE_KINDS),
+  description: z.string(),
+  number: z.string().nullable(),
+  status: z.enum(['creating', 'draft', 'open', 'paid', 'void', 'uncollectible']),
+  amountDue: z.number(),
+  amountPaid: z.number(),
+  amountRemaining: z.number(),
+  paymentProcessing: z.boolean(),
+  dueDate: z.string().nullable(),
+  hostedInvoiceUrl: z.string().nullable(),
+  paymentMethodTypes: z.array(z.string()),
+  stripeInvoiceId: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type InvoiceView = z.infer<typeof invoiceView>;
