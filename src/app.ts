@@ -17,6 +17,7 @@ import { healthRoutes } from './health/routes.ts';
 import { invoiceEventHandlers } from './invoices/events.ts';
 import { invoiceRoutes } from './invoices/routes.ts';
 import { invoicesOfBuyer } from './invoices/service.ts';
+import { vehicleRoutes } from './ledger/routes.ts';
 import type { Cache } from './platform/cache.ts';
 import type { Clock } from './platform/clock.ts';
 import type { Database } from './platform/db/index.ts';
@@ -25,6 +26,7 @@ import { installErrorHandling } from './platform/http-errors.ts';
 import { installIdempotency } from './platform/idempotency.ts';
 import { newId } from './platform/ids.ts';
 import type { Logger } from './platform/logger.ts';
+import { treasuryRoutes } from './treasury/routes.ts';
 import { mergeHandlerTables } from './webhooks/handlers.ts';
 import { InboxProcessor } from './webhooks/processor.ts';
 import { webhookAdminRoutes, webhookRoutes } from './webhooks/routes.ts';
@@ -106,6 +108,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     detailSections: [async (d, buyerId) => ({ name: 'invoices', value: await invoicesOfBuyer(d, buyerId) })],
   });
   await app.register(invoiceRoutes, { deps: services });
+  await app.register(vehicleRoutes, { deps: services });
+  await app.register(treasuryRoutes, { deps: services });
 
   const processor = new InboxProcessor(
     services,

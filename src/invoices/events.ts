@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import { BUYERS } from '../customers/service.ts';
 import { recordLedgerFact } from '../ledger/record.ts';
-import { collectionTags, tags } from '../platform/tenancy.ts';
+import { collectionTags, TREASURY_TAG, tags } from '../platform/tenancy.ts';
 import type { HandlerContext, HandlerTable } from '../webhooks/handlers.ts';
 import { type InvoiceRow, type InvoiceStatus, invoices } from './schema.ts';
 import { INVOICES, stripeStateOf } from './service.ts';
@@ -40,6 +40,7 @@ function invalidateFor(ctx: HandlerContext, row: InvoiceRow): void {
     tags.object(INVOICES, row.id),
     tags.object(BUYERS, row.buyerId),
     tags.object('vehicles', `${row.dealerId}:${row.vehicleId}`),
+    TREASURY_TAG,
     ...(row.financingPlanId ? [tags.object('financing', row.financingPlanId)] : []),
   ]);
 }

@@ -39,6 +39,9 @@ export const tags = {
   object: (collection: string, id: string) => `${collection}:${id}`,
 };
 
+/** Everything the treasury routes show (balance, transactions); every money-moving handler invalidates it. */
+export const TREASURY_TAG = 'treasury';
+
 /** The tags a write to one dealer's collection must invalidate. */
 export function collectionTags(collection: string, dealerId: string): string[] {
   return [tags.all(collection), tags.dealer(collection, dealerId)];

@@ -1,0 +1,133 @@
+import { and, asc, eq, ne } from 'drizzle-orm';
+import type { Scope } from '../auth/keys.ts';
+import { invoices } from '../invoices/schema.ts';
+import { type BusinessDate, berlinDate, compareDates } from '../platform/dates.ts';
+import type { ServiceDeps } from '../platform/deps.ts';
+import { NotFoundError, ValidationError } from '../platform/errors.ts';
+import { ledgerEntries } from './schema.ts';
+
+/** What a dealer asks before handing over a motorhome: agreed, paid, open, overdue, next due, history. */
+export interface VehicleAccount {
+  vehicleId: string;
+  dealerId: string;
+  /** Sum of all invoices that are not void: what the buyer has been asked to pay. */
+  totalAgreed: number;
+  paid: {
+    /** Money that can no longer fail. */
+    settled: number;
+    /** SEPA money on its way: it may still be returned. */
+    processing: number;
+    /** Refunds, returned debits and disputes (negative or zero). */
+    reversed: number;
+    /** settled + reversed. */
+    net: number;
+  };
+  /** Still to be paid on open invoices. */
+  open: number;
+  /** The part of `open` whose due date has passed. */
+  overdue: number;
+  nextDue: { date: string; amount: number; invoiceId: string } | null;
+  invoices: {
+    id: string;
+    kind: string;
+    number: string | null;
+    status: string;
+    amount: number;
+    amountRemaining: number;
+    dueDate: string | null;
+    paymentProcessing: boolean;
+  }[];
+  history: {
+    kind: string;
+    amount: number;
+    settlement: string;
+    effect: string;
+    reasonCode: string | null;
+    sourceId: string;
+    occurredAt: string;
+  }[];
+}
+
+/**
+ * Builds the account of one vehicle deal from our invoices and the ledger. A dealer sees its own vehicle; the admin
+ * must say which dealer (vehicle ids are the dealer platform's and only unique per dealer).
+ */
+export async function vehicleAccount(
+  deps: ServiceDeps,
+  scope: Scope,
+  vehicleId: string,
+  dealerIdParam: string | undefined,
+): Promise<VehicleAccount> {
+  const dealerId = scope.kind === 'dealer' ? scope.dealerId : dealerIdParam;
+  if (!dealerId) {
+    throw new ValidationError('The admin key must name the dealer.', [
+      { field: 'query.dealerId', message: 'required' },
+    ]);
+  }
+  const [invoiceRows, entries] = await Promise.all([
+    deps.db
+      .select()
+      .from(invoices)
+      .where(
+        and(
+          eq(invoices.dealerId, dealerId),
+          eq(invoices.vehicleId, vehicleId),
+          ne(invoices.status, 'creating'),
+        ),
+      )
+      .orderBy(asc(invoices.createdAt)),
+    deps.db
+      .select()
+      .from(ledgerEntries)
+      .where(and(eq(ledgerEntries.dealerId, dealerId), eq(ledgerEntries.vehicleId, vehicleId)))
+      .orderBy(asc(ledgerEntries.occurredAt)),
+  ]);
+  if (invoiceRows.length === 0 && entries.length === 0) throw new NotFoundError('Vehicle', vehicleId);
+
+  const today = berlinDate(deps.clock.now());
+  const live = invoiceRows.filter((i) => i.status !== 'void');
+  const open = live.filter((i) => i.status === 'open' || i.status === 'uncollectible');
+  const settled = entries
+    .filter((e) => e.amount > 0 && e.settlement === 'settled')
+    .reduce((s, e) => s + e.amount, 0);
+  const processingLedger = entries
+    .filter((e) => e.amount > 0 && e.settlement === 'processing')
+    .reduce((s, e) => s + e.amount, 0);
+  // Invoices with a SEPA debit under way are still open at Stripe; their remainder is money on its way.
+  const processingInvoices = open
+    .filter((i) => i.paymentProcessing)
+    .reduce((s, i) => s + i.amountRemaining, 0);
+  const reversed = entries.filter((e) => e.amount < 0).reduce((s, e) => s + e.amount, 0);
+  const dueOpen = open
+    .filter((i) => !i.paymentProcessing && i.dueDate)
+    .sort((a, b) => compareDates(a.dueDate as BusinessDate, b.dueDate as BusinessDate));
+  const next = dueOpen.find((i) => (i.dueDate as string) >= today) ?? null;
+  return {
+    vehicleId,
+    dealerId,
+    totalAgreed: live.reduce((s, i) => s + i.amount, 0),
+    paid: { settled, processing: processingLedger + processingInvoices, reversed, net: settled + reversed },
+    open: open.filter((i) => !i.paymentProcessing).reduce((s, i) => s + i.amountRemaining, 0),
+    overdue: dueOpen.filter((i) => (i.dueDate as string) < today).reduce((s, i) => s + i.amountRemaining, 0),
+    nextDue: next ? { date: next.dueDate as string, amount: next.amountRemaining, invoiceId: next.id } : null,
+    invoices: invoiceRows.map((i) => ({
+      id: i.id,
+      kind: i.kind,
+      number: i.number,
+      status: i.status,
+      amount: i.amount,
+      amountRemaining: i.amountRemaining,
+      dueDate: i.dueDate,
+      paymentProcessing: i.paymentProcessing,
+    })),
+    history: entries.map((e) => ({
+      kind: e.kind,
+      amount: e.amount,
+      settlement: e.settlement,
+      effect: e.effect,
+      reasonCode: e.reasonCode,
+      sourceId: e.sourceId,
+      occurredAt: e.occurredAt.toISOString(),
+    })),
+  };
+}
