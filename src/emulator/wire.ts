@@ -7,8 +7,11 @@ import type Stripe from 'stripe';
 
 export type Wire<T> = T extends Stripe.Decimal
   ? string
-  : T extends Array<infer U>
-    ? Array<Wire<U>>
-    : T extends object
-      ? { [K in keyof T]: Wire<T[K]> }
-      : T;
+  : // Primitives (including the SDK's `OtherString = string & {}`) pass through unchanged.
+    T extends string | number | boolean | null | undefined
+    ? T
+    : T extends Array<infer U>
+      ? Array<Wire<U>>
+      : T extends object
+        ? { [K in keyof T]: Wire<T[K]> }
+        : T;

@@ -57,7 +57,7 @@ const writableFields = {
 };
 type Writable = Infer<typeof writableFields>;
 
-const createFields = writableFields;
+const createFields = { ...writableFields, test_clock: p.string() };
 const updateFields = { ...writableFields, default_source: p.string() };
 const listParams = { ...listFields, email: p.string({ maxLength: 512 }), created: p.range() };
 const searchFields = {
@@ -182,7 +182,13 @@ export const customers: ResourceModule = {
       path: '/v1/customers',
       params: createFields,
       handler(ctx) {
-        const customer = applyParams(buildCustomer(ctx.newId('cus'), ctx.now()), ctx.params);
+        const { test_clock, ...params } = ctx.params;
+        const customer = applyParams(buildCustomer(ctx.newId('cus'), ctx.now()), params);
+        if (test_clock !== undefined) {
+          // Test clocks live in their own resource; the customer only records which one it follows.
+          requireLive(ctx, 'test_clock', test_clock, 'test_clock', 'test_clock', 400);
+          customer.test_clock = test_clock;
+        }
         const saved = ctx.store.collection<Stripe.Customer>(COLLECTION).insert(customer);
         ctx.emit('customer.created', saved);
         return saved;

@@ -2,10 +2,15 @@
  * The registry of resources. Adding a resource = one new file in this folder plus one line here.
  */
 import type { ResourceModule } from '../resource.ts';
+import { cashBalance } from './cash-balance.ts';
 import { customers } from './customers.ts';
 import { events } from './events.ts';
+import { hostedInvoice } from './hosted-invoice.ts';
+import { invoiceItems } from './invoice-items.ts';
+import { invoices } from './invoices.ts';
 import { prices } from './prices.ts';
 import { products } from './products.ts';
+import { subscriptions } from './subscriptions.ts';
 import { webhookEndpointsResource } from './webhook-endpoints.ts';
 
 /** What resources may depend on from the emulator's options. */
@@ -16,5 +21,16 @@ export interface ResourceConfig {
 
 /** All built-in resources. */
 export function builtInResources(config: ResourceConfig): ResourceModule[] {
-  return [customers, products, prices, events, webhookEndpointsResource(() => config.webhookSigningSecret)];
+  return [
+    customers,
+    products,
+    prices,
+    events,
+    webhookEndpointsResource(() => config.webhookSigningSecret),
+    invoices,
+    invoiceItems,
+    cashBalance,
+    hostedInvoice,
+    subscriptions,
+  ];
 }
