@@ -2,14 +2,20 @@
  * The registry of resources. Adding a resource = one new file in this folder plus one line here.
  */
 import type { ResourceModule } from '../resource.ts';
+import { balance } from './balance.ts';
 import { cashBalance } from './cash-balance.ts';
+import { charges } from './charges.ts';
 import { customers } from './customers.ts';
+import { disputes } from './disputes.ts';
 import { events } from './events.ts';
 import { hostedInvoice } from './hosted-invoice.ts';
 import { invoiceItems } from './invoice-items.ts';
 import { invoices } from './invoices.ts';
+import { paymentIntents } from './payment-intents.ts';
+import { paymentMethods } from './payment-methods.ts';
 import { prices } from './prices.ts';
 import { products } from './products.ts';
+import { refunds } from './refunds.ts';
 import { subscriptions } from './subscriptions.ts';
 import { webhookEndpointsResource } from './webhook-endpoints.ts';
 
@@ -27,6 +33,12 @@ export function builtInResources(config: ResourceConfig): ResourceModule[] {
     prices,
     events,
     webhookEndpointsResource(() => config.webhookSigningSecret),
+    paymentMethods,
+    paymentIntents,
+    charges,
+    refunds,
+    disputes,
+    balance,
     invoices,
     invoiceItems,
     cashBalance,

@@ -388,6 +388,8 @@ export function usePaymentMethod(
   pm: Stripe.PaymentMethod,
   customer: string | null,
   param = 'payment_method',
+  /** The payment saves it to `customer` (setup_future_usage), so it is not used up. */
+  willAttach = false,
 ): void {
   if (pm.customer && customer && pm.customer !== customer) {
     throw errors.invalidParam(
@@ -401,7 +403,7 @@ export function usePaymentMethod(
       `The provided PaymentMethod was previously attached to a Customer. To use a PaymentMethod that is attached to a Customer, you must pass the Customer ID (${pm.customer}).`,
     );
   }
-  if (pm.customer) return;
+  if (pm.customer || willAttach) return;
   const behaviours = ctx.store.collection<BehaviourRecord>(BEHAVIOUR);
   const rec = behaviours.get(pm.id);
   if (rec?.consumed) {
@@ -634,7 +636,10 @@ export const paymentMethods: ResourceModule = {
         const customer = ctx.params.customer;
         if (customer === undefined) throw errors.parameterMissing('customer');
         requireLive(ctx, 'customer', customer, 'customer', 'customer', 400);
-        const pm = requireLive<Stripe.PaymentMethod>(ctx, COLLECTION, ctx.path.id!, 'PaymentMethod');
+        const id = ctx.path.id!;
+        const pm = isTestToken(id)
+          ? resolvePaymentMethod(ctx, id, 'id')
+          : requireLive<Stripe.PaymentMethod>(ctx, COLLECTION, id, 'PaymentMethod');
         return attachPaymentMethod(ctx, pm, customer);
       },
     }),

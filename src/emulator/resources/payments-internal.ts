@@ -399,7 +399,7 @@ function confirmWith(
     );
   }
   const customer = customerId(current);
-  usePaymentMethod(ctx, pm, customer, param);
+  usePaymentMethod(ctx, pm, customer, param, Boolean(current.setup_future_usage && customer));
   if (pm.type === 'sepa_debit') {
     const mandates = ctx.store.collection<StoredObject>(MANDATE);
     if (options.mandateAccepted) {
