@@ -34,7 +34,7 @@ describe('card payment succeeding', () => {
       amount: 250_000,
       currency: 'eur',
       payment_method: 'pm_card_visa',
-      payment_method_types: ['card'],
+      allowed_payment_method_types: ['card'],
       confirm: true,
       metadata: { contract: 'K-1' },
     });
@@ -281,17 +281,17 @@ describe('PaymentIntent params and states', () => {
       h.stripe.paymentIntents.create({
         amount: 5_000,
         currency: 'usd',
-        payment_method_types: ['sepa_debit'],
+        allowed_payment_method_types: ['sepa_debit'],
       }),
-    ).rejects.toMatchObject({ param: 'payment_method_types' });
+    ).rejects.toMatchObject({ param: 'allowed_payment_method_types' });
+    // endive dropped payment_method_types from PaymentIntent create.
     await expect(
       h.stripe.paymentIntents.create({
         amount: 5_000,
         currency: 'eur',
         payment_method_types: ['card'],
-        automatic_payment_methods: { enabled: true },
-      }),
-    ).rejects.toMatchObject({ code: 'parameters_exclusive' });
+      } as Stripe.PaymentIntentCreateParams),
+    ).rejects.toMatchObject({ code: 'parameter_unknown', param: 'payment_method_types' });
     await expect(
       h.stripe.paymentIntents.create({
         amount: 5_000,
@@ -319,7 +319,7 @@ describe('PaymentIntent params and states', () => {
     const pi = await h.stripe.paymentIntents.create({
       amount: 5_000,
       currency: 'eur',
-      payment_method_types: ['card'],
+      allowed_payment_method_types: ['card'],
     });
     await expect(
       h.stripe.paymentIntents.confirm(pi.id, { payment_method: 'pm_sepaDebit_success_de' }),

@@ -33,6 +33,9 @@ const mandateDataParam = p.object({
     .required(),
 });
 
+/** `true`/`false`, or (endive) the kind of off-session payment. */
+const offSessionParam = p.enum(['true', 'false', 'one_off', 'recurring']);
+
 const paymentMethodOptionsParam = p.object({
   card: p.object({
     request_three_d_secure: p.enum(['any', 'automatic', 'challenge']),
@@ -59,10 +62,10 @@ const createFields = {
   error_on_requires_action: p.boolean(),
   mandate_data: mandateDataParam,
   metadata: p.metadata(),
-  off_session: p.boolean(),
+  off_session: offSessionParam,
   payment_method: p.string(),
   payment_method_options: paymentMethodOptionsParam,
-  payment_method_types: p.array(p.string()),
+  allowed_payment_method_types: p.array(p.string()),
   receipt_email: p.string(),
   return_url: p.string(),
   setup_future_usage: p.enum(['off_session', 'on_session']),
@@ -78,7 +81,7 @@ const updateFields = {
   description: p.string({ maxLength: 1000 }).emptyable(),
   metadata: p.metadata(),
   payment_method: p.string(),
-  payment_method_types: p.array(p.string()),
+  allowed_payment_method_types: p.array(p.string()),
   receipt_email: p.string().emptyable(),
   setup_future_usage: p.enum(['off_session', 'on_session']).emptyable(),
   statement_descriptor: p.string({ maxLength: 22 }).emptyable(),
@@ -90,7 +93,7 @@ const confirmFields = {
   capture_method: p.enum(['automatic', 'automatic_async']),
   error_on_requires_action: p.boolean(),
   mandate_data: mandateDataParam,
-  off_session: p.boolean(),
+  off_session: offSessionParam,
   payment_method: p.string(),
   payment_method_options: paymentMethodOptionsParam,
   receipt_email: p.string().emptyable(),
@@ -120,9 +123,6 @@ export const paymentIntents: ResourceModule = {
       params: createFields,
       handler(ctx) {
         const params = ctx.params;
-        if (params.automatic_payment_methods && params.payment_method_types) {
-          throw errors.parametersExclusive(['automatic_payment_methods', 'payment_method_types']);
-        }
         if (params.mandate_data && !params.confirm) {
           throw errors.invalidParam('mandate_data', 'You can only pass mandate_data when confirm=true.');
         }
@@ -133,11 +133,13 @@ export const paymentIntents: ResourceModule = {
             currency: params.currency,
             customer: params.customer ?? null,
             payment_method: params.payment_method ?? null,
-            ...(params.payment_method_types ? { payment_method_types: params.payment_method_types } : {}),
+            ...(params.allowed_payment_method_types
+              ? { payment_method_types: params.allowed_payment_method_types }
+              : {}),
             description: params.description ?? null,
             metadata: applyMetadata({}, params.metadata),
             confirm: params.confirm ?? false,
-            off_session: params.off_session ?? false,
+            off_session: params.off_session !== undefined && params.off_session !== 'false',
             setup_future_usage: params.setup_future_usage ?? null,
             receipt_email: params.receipt_email ?? null,
             statement_descriptor: params.statement_descriptor ?? null,
@@ -192,10 +194,13 @@ export const paymentIntents: ResourceModule = {
           after.currency = validateAmount(params.amount ?? before.amount, params.currency ?? before.currency);
           after.amount = params.amount ?? before.amount;
         }
-        if (params.payment_method_types !== undefined) {
-          after.payment_method_types = paymentMethodTypesFor(after.currency, params.payment_method_types);
-          after.automatic_payment_methods = null;
-          after.payment_method_configuration_details = null;
+        if (params.allowed_payment_method_types !== undefined) {
+          after.payment_method_types = paymentMethodTypesFor(
+            after.currency,
+            params.allowed_payment_method_types,
+          );
+          after.allowed_payment_method_types =
+            after.payment_method_types as typeof after.allowed_payment_method_types;
         }
         if (params.customer !== undefined) {
           requireLive(ctx, 'customer', params.customer, 'customer', 'customer', 400);
@@ -227,7 +232,7 @@ export const paymentIntents: ResourceModule = {
         let pi = requireLive<Stripe.PaymentIntent>(ctx, PAYMENT_INTENT, ctx.path.id!, 'payment_intent');
         const params = ctx.params;
         const options = {
-          offSession: params.off_session ?? false,
+          offSession: params.off_session !== undefined && params.off_session !== 'false',
           mandateAccepted: params.mandate_data !== undefined,
           throwOnDecline: true,
         };

@@ -162,19 +162,22 @@ export function validateAmount(amount: number, rawCurrency: string): string {
 
 const KNOWN_TYPES = ['card', 'sepa_debit', 'customer_balance'];
 
-/** Checks `payment_method_types` against the currency; default (automatic) is card + SEPA for EUR. */
+/**
+ * Checks the allowed types (endive's `allowed_payment_method_types`; the contract's
+ * `payment_method_types`) against the currency; by default card, plus SEPA for EUR.
+ */
 export function paymentMethodTypesFor(currency: string, requested: string[] | undefined): string[] {
   if (!requested) return currency === 'eur' ? ['card', 'sepa_debit'] : ['card'];
   requested.forEach((t, i) => {
     if (!KNOWN_TYPES.includes(t)) {
       throw errors.invalidParam(
-        `payment_method_types[${i}]`,
+        `allowed_payment_method_types[${i}]`,
         `The payment method type "${t}" is invalid. Please ensure the provided type is activated in your dashboard (https://dashboard.stripe.com/account/payments/settings) and your account is enabled for any preview features that you are trying to use.`,
       );
     }
     if (t === 'sepa_debit' && currency !== 'eur') {
       throw errors.invalidParam(
-        'payment_method_types',
+        'allowed_payment_method_types',
         `The currency provided (${currency}) is invalid for one or more payment method types on this PaymentIntent. The payment method type sepa_debit only supports the following currencies: eur.`,
         'payment_intent_invalid_parameter',
       );
@@ -255,13 +258,13 @@ export function createPaymentIntent(
   const automatic =
     params.automatic_payment_methods !== undefined
       ? params.automatic_payment_methods
-      : params.payment_method_types
-        ? null
-        : { allow_redirects: 'always' as const, enabled: true };
+      : { allow_redirects: 'always' as const, enabled: true };
   const pi: Stripe.PaymentIntent = {
     id,
     object: 'payment_intent',
-    allowed_payment_method_types: null,
+    allowed_payment_method_types: params.payment_method_types
+      ? (types as Stripe.PaymentIntent.AllowedPaymentMethodType[])
+      : null,
     amount: params.amount,
     amount_capturable: 0,
     amount_received: 0,
