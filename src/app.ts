@@ -18,6 +18,8 @@ import { invoiceEventHandlers } from './invoices/events.ts';
 import { invoiceRoutes } from './invoices/routes.ts';
 import { invoicesOfBuyer } from './invoices/service.ts';
 import { vehicleRoutes } from './ledger/routes.ts';
+import { paymentLinkRoutes } from './payment-links/routes.ts';
+import { paymentEventHandlers } from './payments/events.ts';
 import type { Cache } from './platform/cache.ts';
 import type { Clock } from './platform/clock.ts';
 import type { Database } from './platform/db/index.ts';
@@ -108,12 +110,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     detailSections: [async (d, buyerId) => ({ name: 'invoices', value: await invoicesOfBuyer(d, buyerId) })],
   });
   await app.register(invoiceRoutes, { deps: services });
+  await app.register(paymentLinkRoutes, { deps: services });
   await app.register(vehicleRoutes, { deps: services });
   await app.register(treasuryRoutes, { deps: services });
 
   const processor = new InboxProcessor(
     services,
-    mergeHandlerTables(customerEventHandlers, invoiceEventHandlers),
+    mergeHandlerTables(customerEventHandlers, invoiceEventHandlers, paymentEventHandlers),
   );
   app.decorate('inbox', processor);
   app.addHook('onClose', () => processor.stop());

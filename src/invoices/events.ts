@@ -1,7 +1,8 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import { BUYERS } from '../customers/service.ts';
-import { recordLedgerFact } from '../ledger/record.ts';
+import { recordLedgerFact, settleLedgerFact } from '../ledger/record.ts';
+import { ledgerEntries } from '../ledger/schema.ts';
 import { collectionTags, TREASURY_TAG, tags } from '../platform/tenancy.ts';
 import type { HandlerContext, HandlerTable } from '../webhooks/handlers.ts';
 import { type InvoiceRow, type InvoiceStatus, invoices } from './schema.ts';
@@ -25,11 +26,16 @@ export function movesForward(from: InvoiceStatus, to: InvoiceStatus): boolean {
 
 /** Our row for a Stripe invoice, by id or by the metadata we put on it. */
 async function findRow(ctx: HandlerContext, invoice: Stripe.Invoice): Promise<InvoiceRow | undefined> {
-  const [byId] = await ctx.tx.select().from(invoices).where(eq(invoices.stripeInvoiceId, invoice.id));
+  // Locked: the payment handlers lock the same row, so two events of one invoice never record its payment twice.
+  const [byId] = await ctx.tx
+    .select()
+    .from(invoices)
+    .where(eq(invoices.stripeInvoiceId, invoice.id))
+    .for('update');
   if (byId) return byId;
   const ours = invoice.metadata?.moreloInvoiceId;
   if (!ours) return undefined;
-  const [byMeta] = await ctx.tx.select().from(invoices).where(eq(invoices.id, ours));
+  const [byMeta] = await ctx.tx.select().from(invoices).where(eq(invoices.id, ours)).for('update');
   return byMeta;
 }
 
@@ -80,22 +86,32 @@ export async function syncInvoice(ctx: HandlerContext, event: Stripe.Event): Pro
     .returning();
   const after = updated ?? row;
   if (after.status === 'paid' && current.amount_paid > 0) {
-    await recordLedgerFact(
-      ctx.tx,
-      {
-        dealerId: after.dealerId,
-        vehicleId: after.vehicleId,
-        buyerId: after.buyerId,
-        invoiceId: after.id,
-        kind: after.kind,
-        amount: current.amount_paid,
-        settlement: 'settled',
-        sourceId: current.id,
-        effect: 'paid',
-        occurredAt: new Date((current.status_transitions?.paid_at ?? event.created) * 1000),
-      },
-      now,
-    );
+    // Paid through a PaymentIntent we already saw (SEPA processing, card): that entry is the payment — settle it.
+    // Paid without one (out of band, bank transfer): the invoice itself is the payment's source.
+    const payments = await ctx.tx
+      .select()
+      .from(ledgerEntries)
+      .where(and(eq(ledgerEntries.invoiceId, after.id), eq(ledgerEntries.effect, 'payment')));
+    if (payments.length > 0) {
+      for (const p of payments) await settleLedgerFact(ctx.tx, p, 'settled');
+    } else {
+      await recordLedgerFact(
+        ctx.tx,
+        {
+          dealerId: after.dealerId,
+          vehicleId: after.vehicleId,
+          buyerId: after.buyerId,
+          invoiceId: after.id,
+          kind: after.kind,
+          amount: current.amount_paid,
+          settlement: 'settled',
+          sourceId: current.id,
+          effect: 'paid',
+          occurredAt: new Date((current.status_transitions?.paid_at ?? event.created) * 1000),
+        },
+        now,
+      );
+    }
   }
   invalidateFor(ctx, after);
   return after;

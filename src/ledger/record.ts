@@ -1,3 +1,4 @@
+import { and, eq } from 'drizzle-orm';
 import type { Db } from '../platform/db/index.ts';
 import { newId } from '../platform/ids.ts';
 import { type LedgerKind, ledgerEntries } from './schema.ts';
@@ -11,7 +12,7 @@ export interface LedgerFact {
   kind: LedgerKind;
   /** Signed cents: money in is positive, refunds and returns negative. */
   amount: number;
-  settlement: 'settled' | 'processing';
+  settlement: 'settled' | 'processing' | 'failed';
   paymentMethod?: string | null;
   sourceId: string;
   effect: string;
@@ -33,4 +34,38 @@ export async function recordLedgerFact(db: Db, fact: LedgerFact, now: Date): Pro
     .onConflictDoNothing({ target: [ledgerEntries.sourceId, ledgerEntries.effect] })
     .returning({ id: ledgerEntries.id });
   return inserted.length > 0;
+}
+
+/**
+ * Moves a payment's settlement forward (processing → settled or failed); the one change a ledger entry allows,
+ * since SEPA money is only known to be good days after it was initiated. Never moves a settled or failed entry.
+ */
+export async function settleLedgerFact(
+  db: Db,
+  source: { sourceId: string; effect: string },
+  outcome: 'settled' | 'failed',
+  reasonCode?: string | null,
+): Promise<void> {
+  await db
+    .update(ledgerEntries)
+    .set({ settlement: outcome, ...(reasonCode ? { reasonCode } : {}) })
+    .where(
+      and(
+        eq(ledgerEntries.sourceId, source.sourceId),
+        eq(ledgerEntries.effect, source.effect),
+        eq(ledgerEntries.settlement, 'processing'),
+      ),
+    );
+}
+
+/**
+ * Records a payment at its current settlement: the first sighting inserts it, a later one only moves its
+ * settlement forward. Every path that sees the same payment (checkout session, payment intent, invoice) calls this
+ * with the same source, so the payment is counted once however many events announce it.
+ */
+export async function recordPayment(db: Db, fact: LedgerFact, now: Date): Promise<void> {
+  const isNew = await recordLedgerFact(db, fact, now);
+  if (!isNew && fact.settlement !== 'processing') {
+    await settleLedgerFact(db, fact, fact.settlement, fact.reasonCode);
+  }
 }

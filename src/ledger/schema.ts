@@ -26,7 +26,7 @@ export const ledgerEntries = pgTable(
     kind: text('kind', { enum: LEDGER_KINDS }).notNull(),
     amount: bigint('amount', { mode: 'number' }).notNull(),
     currency: text('currency').notNull().default('eur'),
-    settlement: text('settlement', { enum: ['settled', 'processing'] }).notNull(),
+    settlement: text('settlement', { enum: ['settled', 'processing', 'failed'] }).notNull(),
     paymentMethod: text('payment_method'),
     sourceId: text('source_id').notNull(),
     effect: text('effect').notNull(),
