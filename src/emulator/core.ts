@@ -166,6 +166,7 @@ export class EmulatorCore {
       cancelTask: (id: string) => this.scheduler.cancel(id),
       log: this.opts.log,
       baseUrl: () => this.baseUrl,
+      advanceClockTo: (at: number) => this.advance(Math.max(0, at - this.clock.now())),
     };
   }
 

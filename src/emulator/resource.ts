@@ -23,6 +23,11 @@ export interface EmulatorContext {
   log(level: 'info' | 'warn' | 'error', msg: string): void;
   /** The emulator's own base URL (e.g. `http://127.0.0.1:12111`), for URLs it hands out (hosted pages). */
   baseUrl(): string;
+  /**
+   * Moves the emulator clock forward to `at` (never back), running due tasks in time order, like
+   * `advance()`. For request handlers only (test clocks); a task calling it would wait on itself.
+   */
+  advanceClockTo(at: number): Promise<void>;
 }
 
 /** What a route handler gets: the context plus the validated request. */

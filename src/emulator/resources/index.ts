@@ -16,7 +16,9 @@ import { paymentMethods } from './payment-methods.ts';
 import { prices } from './prices.ts';
 import { products } from './products.ts';
 import { refunds } from './refunds.ts';
+import { subscriptionSchedules } from './subscription-schedules.ts';
 import { subscriptions } from './subscriptions.ts';
+import { testClocks } from './test-clocks.ts';
 import { webhookEndpointsResource } from './webhook-endpoints.ts';
 
 /** What resources may depend on from the emulator's options. */
@@ -44,5 +46,7 @@ export function builtInResources(config: ResourceConfig): ResourceModule[] {
     cashBalance,
     hostedInvoice,
     subscriptions,
+    subscriptionSchedules,
+    testClocks,
   ];
 }
