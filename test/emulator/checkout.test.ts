@@ -355,6 +355,21 @@ describe('paying through the hosted checkout', () => {
     const page = await (await fetch(declined.session.url!)).text();
     expect(page).toContain('Mit Karte bezahlen');
 
+    // The page's own decline: the form comes back with the message and now posts to the session.
+    const viaPage = await fetch(link.url, {
+      method: 'POST',
+      body: new URLSearchParams({ outcome: 'card_declined', email: 'b@example.com', name: 'B' }),
+      redirect: 'manual',
+    });
+    expect(viaPage.status).toBe(402);
+    const html = await viaPage.text();
+    expect(html).toContain('Zahlung fehlgeschlagen');
+    expect(html).toMatch(/action="\/c\/pay\/cs_test_/);
+    // Abandoned: expire it now, or it would expire (and fire) during another test's clock advance.
+    const [abandoned] = (await stripe.checkout.sessions.list({ payment_link: link.id, status: 'open' })).data;
+    await stripe.checkout.sessions.expire(abandoned!.id);
+    await newEvents();
+
     const retry = await completeOk({ session: declined.session.id, outcome: 'card' });
     expect(retry.session).toMatchObject({ status: 'complete', payment_status: 'paid' });
     expect(retry.payment_intent?.id).toBe(declined.payment_intent?.id);

@@ -36,6 +36,7 @@ import {
   resolvePaymentMethod,
 } from './payments-internal.ts';
 import { failSetupIntent, SETUP_INTENT_COLLECTION, succeedSetupIntent } from './setup-intents.ts';
+import { requireLive } from './shared.ts';
 
 /** What the tester chose: which test card or IBAN pays. */
 export const OUTCOMES = ['card', 'card_declined', 'sepa_success', 'sepa_failure'] as const;
@@ -171,10 +172,6 @@ function paymentMethodFor(
   outcome: CheckoutOutcome,
   buyer: Buyer,
 ): Stripe.PaymentMethod {
-  const type = outcome === 'card' || outcome === 'card_declined' ? 'card' : 'sepa_debit';
-  if (!session.payment_method_types.includes(type)) {
-    throw errors.invalidParam('outcome', `This Checkout Session does not offer ${type}.`);
-  }
   if (outcome === 'card') return resolvePaymentMethod(ctx, 'pm_card_visa');
   if (outcome === 'card_declined') return resolvePaymentMethod(ctx, 'pm_card_visa_chargeDeclined');
   const details = customerDetails(ctx, session, buyer);
@@ -182,6 +179,14 @@ function paymentMethodFor(
     name: details.name ?? 'Max Mustermann',
     ...(details.email ? { email: details.email } : {}),
   });
+}
+
+/** Refuses an outcome whose payment method type the session does not offer, before anything changes. */
+function assertOffered(session: Stripe.Checkout.Session, outcome: CheckoutOutcome): void {
+  const type = outcome === 'card' || outcome === 'card_declined' ? 'card' : 'sepa_debit';
+  if (!session.payment_method_types.includes(type)) {
+    throw errors.invalidParam('outcome', `This Checkout Session does not offer ${type}.`);
+  }
 }
 
 /** Reads the error a failed confirmation left on the PaymentIntent. */
@@ -307,6 +312,7 @@ export function completeCheckout(
         : 'This Checkout Session has expired.',
     );
   }
+  assertOffered(session, outcome);
   return session.mode === 'setup'
     ? setUpForSession(ctx, session, outcome, buyer)
     : payForSession(ctx, session, outcome, buyer);
@@ -344,7 +350,7 @@ function layout(title: string, body: string): string {
   label { display: block; font-size: .875rem; margin: .6rem 0 .2rem; }
   input { width: 100%; box-sizing: border-box; padding: .55rem .7rem; border: 1px solid #d1d5db; border-radius: 8px; font-size: 1rem; }
   .buttons { display: grid; gap: .6rem; margin-top: 1.25rem; }
-  button { padding: .75rem 1rem; border-radius: 8px; border: 1px solid transparent; font-size: 1rem; font-weight: 600; cursor: pointer; }
+  button { padding: .75rem 1rem; border-radius: 8px; border: 1px solid transparent; font: inherit; font-weight: 600; cursor: pointer; }
   button.primary { background: #1d4ed8; color: #fff; }
   button.secondary { background: #fff; color: #1d4ed8; border-color: #1d4ed8; }
   button.fail { background: #fff; color: #b91c1c; border-color: #fca5a5; }
@@ -607,8 +613,14 @@ export const checkoutPage: ResourceModule = {
         let sessionId: string;
         if (q.link !== undefined) sessionId = openSessionForLink(ctx, q.link, 'link').id;
         else if (q.session !== undefined) {
-          requireSession(ctx, q.session);
-          sessionId = q.session;
+          sessionId = requireLive(
+            ctx,
+            CHECKOUT_SESSION_COLLECTION,
+            q.session,
+            'checkout.session',
+            'session',
+            400,
+          ).id;
         } else throw errors.parameterMissing('link');
         const result = completeCheckout(ctx, sessionId, q.outcome, buyerOf(q));
         return { ...result, setup_intent: result.setup_intent ?? readSetupIntent(ctx, result.session) };

@@ -5,6 +5,8 @@ import type { ResourceModule } from '../resource.ts';
 import { balance } from './balance.ts';
 import { cashBalance } from './cash-balance.ts';
 import { charges } from './charges.ts';
+import { checkoutPage } from './checkout-page.ts';
+import { checkoutSessions } from './checkout-sessions.ts';
 import { customers } from './customers.ts';
 import { disputes } from './disputes.ts';
 import { events } from './events.ts';
@@ -12,10 +14,12 @@ import { hostedInvoice } from './hosted-invoice.ts';
 import { invoiceItems } from './invoice-items.ts';
 import { invoices } from './invoices.ts';
 import { paymentIntents } from './payment-intents.ts';
+import { paymentLinks } from './payment-links.ts';
 import { paymentMethods } from './payment-methods.ts';
 import { prices } from './prices.ts';
 import { products } from './products.ts';
 import { refunds } from './refunds.ts';
+import { setupIntents } from './setup-intents.ts';
 import { subscriptionSchedules } from './subscription-schedules.ts';
 import { subscriptions } from './subscriptions.ts';
 import { testClocks } from './test-clocks.ts';
@@ -41,6 +45,10 @@ export function builtInResources(config: ResourceConfig): ResourceModule[] {
     refunds,
     disputes,
     balance,
+    paymentLinks,
+    checkoutSessions,
+    checkoutPage,
+    setupIntents,
     invoices,
     invoiceItems,
     cashBalance,
