@@ -1,10 +1,3 @@
--- One Stripe Product per vehicle model, reused by every contract and link (never a Product per contract).
-CREATE TABLE stripe_products (
-  vehicle_model text PRIMARY KEY,
-  stripe_product_id text NOT NULL UNIQUE,
-  created_at timestamptz NOT NULL
-);
-
 -- Payment requests by link (Zahlungsaufforderung per Link), one completed payment at most.
 CREATE TABLE payment_links (
   id text PRIMARY KEY,

@@ -3,7 +3,7 @@ import type Stripe from 'stripe';
 import type { Scope } from '../auth/keys.ts';
 import { scopeKey } from '../auth/plugin.ts';
 import { dealers } from '../auth/schema.ts';
-import { productForModel } from '../catalog/products.ts';
+import { productForModel } from '../financing/products.ts';
 import { BUYERS, getBuyerRow } from '../customers/service.ts';
 import { SEPA_DEBIT_LIMIT_CENTS } from '../invoices/service.ts';
 import type { ServiceDeps } from '../platform/deps.ts';
@@ -102,7 +102,7 @@ export async function createPaymentLink(
   if (!row) throw new Error('payment link row vanished');
   if (row.status !== 'creating') return toPaymentLinkView(row);
 
-  const product = await productForModel(deps, row.vehicleModel);
+  const product = await productForModel(deps.db, deps.stripe, row.vehicleModel, now);
   const metadata = linkMetadata(row);
   const link = await deps.stripe.paymentLinks
     .create(
