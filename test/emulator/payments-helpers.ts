@@ -31,6 +31,8 @@ export async function startPayments(): Promise<PaymentsHarness> {
     ...h,
     receiver,
     async reset() {
+      // Let the previous test's deliveries land before the receiver forgets them.
+      await h.emu.drainWebhooks();
       await h.emu.reset();
       receiver.received.length = 0;
       await h.stripe.webhookEndpoints.create({ url: receiver.url, enabled_events: ['*'] });

@@ -390,6 +390,8 @@ export function usePaymentMethod(
   param = 'payment_method',
   /** The payment saves it to `customer` (setup_future_usage), so it is not used up. */
   willAttach = false,
+  /** Only check (a confirmation's validation before anything is stored). */
+  dryRun = false,
 ): void {
   if (pm.customer && customer && pm.customer !== customer) {
     throw errors.invalidParam(
@@ -412,7 +414,7 @@ export function usePaymentMethod(
       'This PaymentMethod was previously used without being attached to a Customer or was detached from a Customer, and may not be used again.',
     );
   }
-  if (rec) behaviours.replace({ ...rec, consumed: true });
+  if (rec && !dryRun) behaviours.replace({ ...rec, consumed: true });
 }
 
 /**

@@ -306,6 +306,12 @@ export function createPaymentIntent(
     transfer_data: null,
     transfer_group: params.transfer_group ?? null,
   };
+  const confirm: ConfirmOptions = {
+    offSession: params.off_session ?? false,
+    mandateAccepted: confirmOptions.mandateAccepted ?? !confirmOptions.throwOnDecline,
+    ...confirmOptions,
+  };
+  if (params.confirm && pm) checkConfirmation(ctx, pi, pm, confirm, true);
   const saved = saveNew(ctx, pi);
   if (params.origin) {
     ctx.store
@@ -314,12 +320,9 @@ export function createPaymentIntent(
   }
   ctx.emit('payment_intent.created', saved);
   if (!params.confirm) return saved;
+  // Stripe's error carries the PaymentIntent it created, so this one is kept.
   if (!pm) throw missingPaymentMethod(saved);
-  return confirmWith(ctx, saved, pm, {
-    offSession: params.off_session ?? false,
-    mandateAccepted: confirmOptions.mandateAccepted ?? !confirmOptions.throwOnDecline,
-    ...confirmOptions,
-  });
+  return confirmWith(ctx, saved, pm, confirm);
 }
 
 function paymentMethodOptions(types: string[]): Stripe.PaymentIntent.PaymentMethodOptions {
@@ -387,12 +390,17 @@ export function confirmStored(
   return confirmWith(ctx, pi, resolvePm(ctx, pmId), options);
 }
 
-function confirmWith(
+/**
+ * The 400s a confirmation can answer, checked before anything is stored: Stripe creates no
+ * PaymentIntent for a create-and-confirm request it rejects as invalid.
+ */
+function checkConfirmation(
   ctx: EmulatorContext,
   current: Stripe.PaymentIntent,
   pm: Stripe.PaymentMethod,
   options: ConfirmOptions,
-): Stripe.PaymentIntent {
+  dryRun: boolean,
+): void {
   const param = options.param ?? 'payment_method';
   if (!current.payment_method_types.includes(pm.type)) {
     throw errors.invalidParam(
@@ -402,11 +410,11 @@ function confirmWith(
     );
   }
   const customer = customerId(current);
-  usePaymentMethod(ctx, pm, customer, param, Boolean(current.setup_future_usage && customer));
+  usePaymentMethod(ctx, pm, customer, param, Boolean(current.setup_future_usage && customer), dryRun);
   if (pm.type === 'sepa_debit') {
     const mandates = ctx.store.collection<StoredObject>(MANDATE);
     if (options.mandateAccepted) {
-      if (!mandates.get(pm.id)) mandates.insert({ id: pm.id });
+      if (!dryRun && !mandates.get(pm.id)) mandates.insert({ id: pm.id });
     } else if (!mandates.get(pm.id)) {
       throw errors.invalidParam(
         'mandate_data',
@@ -415,6 +423,15 @@ function confirmWith(
       );
     }
   }
+}
+
+function confirmWith(
+  ctx: EmulatorContext,
+  current: Stripe.PaymentIntent,
+  pm: Stripe.PaymentMethod,
+  options: ConfirmOptions,
+): Stripe.PaymentIntent {
+  checkConfirmation(ctx, current, pm, options, false);
   const pi: Stripe.PaymentIntent = { ...current, payment_method: pm.id, last_payment_error: null };
   const behaviour = chargeBehaviour(ctx, pm.id);
   if (behaviour.kind === 'sepa_debit') return submitSepa(ctx, pi, pm, behaviour);
