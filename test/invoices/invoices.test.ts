@@ -34,7 +34,12 @@ describe('POST /api/payments/invoices', () => {
   afterAll(() => t.close());
 
   const post = (payload: Record<string, unknown>, headers: Record<string, string> = {}) =>
-    t.app.inject({ method: 'POST', url: '/api/payments/invoices', headers: { ...dealer.auth, ...headers }, payload });
+    t.app.inject({
+      method: 'POST',
+      url: '/api/payments/invoices',
+      headers: { ...dealer.auth, ...headers },
+      payload,
+    });
 
   it('creates, fills and sends a down-payment invoice due in 14 days', async () => {
     const res = await post({
@@ -55,7 +60,11 @@ describe('POST /api/payments/invoices', () => {
     expect(invoice.collection_method).toBe('send_invoice');
     expect(invoice.amount_due).toBe(2_500_000);
     expect(invoice.customer).toBe(consumer.stripeCustomerId);
-    expect(invoice.metadata).toMatchObject({ kind: 'down_payment', vehicleId: 'VIN-1', moreloInvoiceId: body.id });
+    expect(invoice.metadata).toMatchObject({
+      kind: 'down_payment',
+      vehicleId: 'VIN-1',
+      moreloInvoiceId: body.id,
+    });
     // Above the SEPA debit limit: bank transfer and card only.
     expect(invoice.payment_settings.payment_method_types).toEqual(['customer_balance', 'card']);
     // Consumers are told when default begins (§ 286 (3) BGB).
@@ -99,10 +108,19 @@ describe('POST /api/payments/invoices', () => {
   it('rejects bad input with 400 naming the field and creates nothing at Stripe', async () => {
     const before = (await t.stripe.invoices.list({ limit: 100 })).data.length;
     for (const [payload, field] of [
-      [{ customerId: consumer.id, vehicleId: 'V', kind: 'down_payment', amount: 0, description: 'x' }, 'body.amount'],
-      [{ customerId: consumer.id, vehicleId: 'V', kind: 'down_payment', amount: 10.5, description: 'x' }, 'body.amount'],
+      [
+        { customerId: consumer.id, vehicleId: 'V', kind: 'down_payment', amount: 0, description: 'x' },
+        'body.amount',
+      ],
+      [
+        { customerId: consumer.id, vehicleId: 'V', kind: 'down_payment', amount: 10.5, description: 'x' },
+        'body.amount',
+      ],
       [{ customerId: consumer.id, vehicleId: 'V', kind: 'gift', amount: 100, description: 'x' }, 'body.kind'],
-      [{ customerId: 'byr_nope', vehicleId: 'V', kind: 'down_payment', amount: 100, description: 'x' }, 'body.customerId'],
+      [
+        { customerId: 'byr_nope', vehicleId: 'V', kind: 'down_payment', amount: 100, description: 'x' },
+        'body.customerId',
+      ],
       [{ vehicleId: 'V', kind: 'down_payment', amount: 100, description: 'x' }, 'body.customerId'],
     ] as const) {
       const res = await post(payload);
@@ -143,11 +161,15 @@ describe('POST /api/payments/invoices', () => {
 
     const after = await t.app.inject({ url: `/api/payments/invoices/${created.id}`, headers: dealer.auth });
     expect(after.json()).toMatchObject({ status: 'paid', amountPaid: 500_000, amountRemaining: 0 });
-    const vehicle = (await t.app.inject({ url: '/api/payments/vehicles/VIN-9', headers: dealer.auth })).json();
+    const vehicle = (
+      await t.app.inject({ url: '/api/payments/vehicles/VIN-9', headers: dealer.auth })
+    ).json();
     expect(vehicle).toMatchObject({ totalAgreed: 500_000, open: 0, overdue: 0, paid: { settled: 500_000 } });
     expect(vehicle.history).toHaveLength(1);
 
-    const detail = (await t.app.inject({ url: `/api/payments/customers/${consumer.id}`, headers: dealer.auth })).json();
+    const detail = (
+      await t.app.inject({ url: `/api/payments/customers/${consumer.id}`, headers: dealer.auth })
+    ).json();
     expect(detail.invoices.find((i: { id: string }) => i.id === created.id).status).toBe('paid');
   });
 });
