@@ -315,6 +315,12 @@ describe('paying through the hosted checkout', () => {
     const completed = receiver.ofType('checkout.session.completed')[0]!.event.data
       .object as Stripe.Checkout.Session;
     expect(completed).toMatchObject({ id: done.session.id, payment_status: 'paid', payment_link: link.id });
+
+    // Without a redirect the page's post lands on the hosted confirmation.
+    const viaPage = await fetch(link.url, { method: 'POST', body: new URLSearchParams({ outcome: 'card' }) });
+    expect(viaPage.url).toMatch(/\/c\/pay\/cs_test_/);
+    expect(await viaPage.text()).toContain('Vielen Dank! Ihre Zahlung über 25.000,00');
+    await newEvents();
   });
 
   it('customer_creation always creates the customer before the payment', async () => {
