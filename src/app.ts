@@ -13,6 +13,13 @@ import type { Config } from './config.ts';
 import { customerEventHandlers } from './customers/events.ts';
 import { customerRoutes } from './customers/routes.ts';
 import { type DevClock, devRoutes } from './dev/routes.ts';
+import { dunningEventHandlers } from './dunning/events.ts';
+import { OutboxOnlyMailer } from './dunning/mailer.ts';
+import { dunningRoutes } from './dunning/routes.ts';
+import { dunningClockJob, letterSenders } from './dunning/scheduler.ts';
+import { financingEventHandlers } from './financing/events.ts';
+import { financingRoutes } from './financing/routes.ts';
+import { financingPlansOfBuyer, issueDueBalloonInvoices } from './financing/service.ts';
 import { healthRoutes } from './health/routes.ts';
 import { invoiceEventHandlers } from './invoices/events.ts';
 import { invoiceRoutes } from './invoices/routes.ts';
@@ -22,11 +29,13 @@ import { paymentLinkRoutes } from './payment-links/routes.ts';
 import { paymentEventHandlers } from './payments/events.ts';
 import type { Cache } from './platform/cache.ts';
 import type { Clock } from './platform/clock.ts';
+import { ClockJobs } from './platform/clock-jobs.ts';
 import type { Database } from './platform/db/index.ts';
 import type { ServiceDeps } from './platform/deps.ts';
 import { installErrorHandling } from './platform/http-errors.ts';
 import { installIdempotency } from './platform/idempotency.ts';
 import { newId } from './platform/ids.ts';
+import { OutboxDispatcher } from './platform/outbox.ts';
 import type { Logger } from './platform/logger.ts';
 import { treasuryRoutes } from './treasury/routes.ts';
 import { mergeHandlerTables } from './webhooks/handlers.ts';
@@ -51,6 +60,10 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The webhook inbox processor; main starts its loop, tests call drain(). */
     inbox: InboxProcessor;
+    /** Jobs the clock drives; main starts their interval, advance-time and tests call runDue(). */
+    clockJobs: ClockJobs;
+    /** The transactional outbox's dispatcher (dunning letters); main starts its loop, tests call drain(). */
+    outbox: OutboxDispatcher;
   }
 }
 
@@ -107,24 +120,47 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   };
   await app.register(customerRoutes, {
     deps: services,
-    detailSections: [async (d, buyerId) => ({ name: 'invoices', value: await invoicesOfBuyer(d, buyerId) })],
+    detailSections: [
+      async (d, buyerId) => ({ name: 'invoices', value: await invoicesOfBuyer(d, buyerId) }),
+      async (d, buyerId) => ({ name: 'financingPlans', value: await financingPlansOfBuyer(d, buyerId) }),
+    ],
   });
   await app.register(invoiceRoutes, { deps: services });
   await app.register(paymentLinkRoutes, { deps: services });
   await app.register(vehicleRoutes, { deps: services });
   await app.register(treasuryRoutes, { deps: services });
+  await app.register(financingRoutes, { deps: services });
+  await app.register(dunningRoutes, { deps: services });
 
   const processor = new InboxProcessor(
     services,
-    mergeHandlerTables(customerEventHandlers, invoiceEventHandlers, paymentEventHandlers),
+    // Financing after invoices: it judges plans from invoice rows that syncInvoice has just updated.
+    mergeHandlerTables(
+      customerEventHandlers,
+      invoiceEventHandlers,
+      paymentEventHandlers,
+      financingEventHandlers,
+      // Dunning last: it closes or opens cases from invoice rows the handlers above have just moved.
+      dunningEventHandlers,
+    ),
   );
   app.decorate('inbox', processor);
   app.addHook('onClose', () => processor.stop());
+  // No SMTP settings exist yet: letters stay in the service for the admin (GET /api/admin/letters).
+  const outbox = new OutboxDispatcher(services, { ...letterSenders(new OutboxOnlyMailer()) });
+  app.decorate('outbox', outbox);
+  app.addHook('onClose', () => outbox.stop());
+  const clockJobs = new ClockJobs(services, [
+    { name: 'financing.balloon-invoices', run: issueDueBalloonInvoices },
+    dunningClockJob(outbox),
+  ]);
+  app.decorate('clockJobs', clockJobs);
+  app.addHook('onClose', () => clockJobs.stop());
   const secrets = () => [...deps.config.stripe.webhookSecrets, ...(deps.webhookSecrets?.() ?? [])];
   await app.register(webhookRoutes, { deps: services, secrets, processor });
   await app.register(webhookAdminRoutes, { deps: services, processor });
   if (deps.devClock && deps.config.mode === 'offline') {
-    await app.register(devRoutes, { devClock: deps.devClock, processor });
+    await app.register(devRoutes, { devClock: deps.devClock, processor, clockJobs });
   }
   return app;
 }

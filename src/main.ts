@@ -95,6 +95,8 @@ async function runService(config: Config): Promise<void> {
     runtimeSecrets.push(await ensureWebhookEndpoint(stripe, database.db, clock, `${base}/webhooks/stripe`));
   }
   app.inbox.start();
+  app.clockJobs.start();
+  app.outbox.start();
 
   const lines = [
     '',

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { ClockJobs } from '../platform/clock-jobs.ts';
 import type { InboxProcessor } from '../webhooks/processor.ts';
 
 /** The offline clock: moves the emulator and the service together. */
@@ -14,7 +15,7 @@ export interface DevClock {
 /** Offline only: POST /api/dev/advance-time {days} — for trying out dunning and financing months ahead. */
 export async function devRoutes(
   app: FastifyInstance,
-  opts: { devClock: DevClock; processor: InboxProcessor },
+  opts: { devClock: DevClock; processor: InboxProcessor; clockJobs?: ClockJobs },
 ) {
   app.withTypeProvider<ZodTypeProvider>().post(
     '/api/dev/advance-time',
@@ -33,6 +34,12 @@ export async function devRoutes(
       const seconds = Math.round(((request.body.days ?? 0) * 24 + (request.body.hours ?? 0)) * 3600);
       if (seconds > 0) await opts.devClock.advance(seconds);
       await opts.processor.drain();
+      if (opts.clockJobs) {
+        await opts.clockJobs.runDue();
+        // What the jobs did at Stripe comes back as events: wait for their delivery, then apply them.
+        await opts.devClock.advance(0);
+        await opts.processor.drain();
+      }
       return { now: new Date(opts.devClock.now()).toISOString() };
     },
   );

@@ -73,7 +73,8 @@ export async function syncInvoice(ctx: HandlerContext, event: Stripe.Event): Pro
   const [updated] = await ctx.tx
     .update(invoices)
     .set({
-      ...(forward ? next : {}),
+      // Stripe sets no due date on automatically charged invoices (instalments): keep the one we recorded.
+      ...(forward ? { ...next, dueDate: next.dueDate ?? row.dueDate } : {}),
       stripeInvoiceId: current.id,
       amountPaid: Math.max(row.amountPaid, current.amount_paid),
       amountRemaining: forward ? current.amount_remaining : row.amountRemaining,

@@ -1,0 +1,88 @@
+import { bigint, boolean, date, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import type { Quote, QuoteInput } from './quote.ts';
+
+/** Where a financing plan stands; see README.md for what moves it. */
+export const PLAN_STATUSES = [
+  'creating',
+  'awaiting_payment_method',
+  'scheduled',
+  'active',
+  'past_due',
+  'balloon_due',
+  'terminated_early',
+  'completed',
+  'paid_off',
+  'canceled',
+  'ended_early',
+] as const;
+export type PlanStatus = (typeof PLAN_STATUSES)[number];
+
+/**
+ * One payment of a plan as fixed at creation: the instalments Stripe collects (n = 1…M, monthly from the
+ * start date) and, when there is one, the balloon (n = M + 1) that we invoice ourselves. Interest and
+ * principal come from the quote (a plan from a plain monthly rate has no interest part).
+ */
+export interface PlannedPayment {
+  n: number;
+  kind: 'instalment' | 'balloon';
+  dueDate: string;
+  amount: number;
+  interest: number;
+  principal: number;
+}
+
+/** Financing plans; see migrations/006_financing.sql. */
+export const financingPlans = pgTable('financing_plans', {
+  id: text('id').primaryKey(),
+  dealerId: text('dealer_id').notNull(),
+  buyerId: text('buyer_id').notNull(),
+  vehicleId: text('vehicle_id').notNull(),
+  vehicleModel: text('vehicle_model').notNull(),
+  monthlyRate: bigint('monthly_rate', { mode: 'number' }).notNull(),
+  startDate: date('start_date', { mode: 'string' }).notNull(),
+  durationMonths: integer('duration_months').notNull(),
+  paymentMethodTypes: jsonb('payment_method_types').$type<string[]>().notNull(),
+  quoteInput: jsonb('quote_input').$type<QuoteInput>(),
+  quote: jsonb('quote').$type<Quote>(),
+  payments: jsonb('payments').$type<PlannedPayment[]>().notNull(),
+  balloonAmount: bigint('balloon_amount', { mode: 'number' }).notNull().default(0),
+  balloonDueDate: date('balloon_due_date', { mode: 'string' }),
+  status: text('status', { enum: PLAN_STATUSES }).notNull(),
+  stripeProductId: text('stripe_product_id'),
+  setupSessionId: text('setup_session_id').unique(),
+  setupUrl: text('setup_url'),
+  stripeScheduleId: text('stripe_schedule_id').unique(),
+  stripeSubscriptionId: text('stripe_subscription_id').unique(),
+  termEnded: boolean('term_ended').notNull().default(false),
+  endReason: text('end_reason'),
+  cancelReason: text('cancel_reason'),
+  requestKey: text('request_key').unique(),
+  stripeSyncedAt: bigint('stripe_synced_at', { mode: 'number' }).notNull().default(0),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+  endedAt: timestamp('ended_at', { withTimezone: true }),
+});
+
+export type PlanRow = typeof financingPlans.$inferSelect;
+
+/** Subscription invoice → instalment number of its plan. */
+export const financingInstalments = pgTable(
+  'financing_instalments',
+  {
+    invoiceId: text('invoice_id').primaryKey(),
+    planId: text('plan_id').notNull(),
+    n: integer('n').notNull(),
+    periodStart: date('period_start', { mode: 'string' }).notNull(),
+    lastFailedAt: timestamp('last_failed_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('financing_instalments_plan').on(t.planId, t.n)],
+);
+
+/** The one Stripe Product of each vehicle model. */
+export const stripeProducts = pgTable('stripe_products', {
+  modelKey: text('model_key').primaryKey(),
+  vehicleModel: text('vehicle_model').notNull(),
+  stripeProductId: text('stripe_product_id').notNull().unique(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+});
