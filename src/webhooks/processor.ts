@@ -23,6 +23,7 @@ export class InboxProcessor {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
   private stopped = true;
+  private readonly inFlight = new Set<Promise<number>>();
 
   constructor(
     private readonly deps: ServiceDeps,
@@ -107,14 +108,29 @@ export class InboxProcessor {
 
   /** One pass: claims and applies up to `limit` due events; returns how many were handled. */
   async processDue(limit = 50): Promise<number> {
-    const rows = await this.claim(limit);
-    for (const row of rows) await this.apply(row);
-    return rows.length;
+    const pass = (async () => {
+      const rows = await this.claim(limit);
+      for (const row of rows) await this.apply(row);
+      return rows.length;
+    })();
+    this.inFlight.add(pass);
+    try {
+      return await pass;
+    } finally {
+      this.inFlight.delete(pass);
+    }
   }
 
-  /** Processes until nothing is due right now (tests, advance-time). */
+  /**
+   * Processes until nothing is due right now (tests, advance-time). Also waits for passes this instance's loop has
+   * under way, so a caller never reads state an already-claimed event is about to change.
+   */
   async drain(): Promise<void> {
-    while ((await this.processDue()) > 0) {}
+    for (;;) {
+      await Promise.allSettled([...this.inFlight]);
+      const handled = await this.processDue();
+      if (handled === 0 && this.inFlight.size === 0) return;
+    }
   }
 
   /** Wakes the loop at once (after a webhook was stored), so changes show within a second. */
