@@ -426,6 +426,28 @@ describe('payment methods and customers', () => {
     });
   });
 
+  it('invoice_settings.default_payment_method accepts only a PaymentMethod attached to the customer', async () => {
+    const customer = await h.stripe.customers.create({ name: 'Käufer' });
+    const loose = await h.stripe.paymentMethods.create({
+      type: 'card',
+      card: { number: '4242424242424242', exp_month: 12, exp_year: 2030 },
+    });
+    await expect(
+      h.stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: loose.id } }),
+    ).rejects.toMatchObject({
+      type: 'StripeInvalidRequestError',
+      param: 'invoice_settings[default_payment_method]',
+    });
+    await expect(
+      h.stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: 'pm_missing' } }),
+    ).rejects.toMatchObject({ code: 'resource_missing' });
+    await h.stripe.paymentMethods.attach(loose.id, { customer: customer.id });
+    const updated = await h.stripe.customers.update(customer.id, {
+      invoice_settings: { default_payment_method: loose.id },
+    });
+    expect(updated.invoice_settings.default_payment_method).toBe(loose.id);
+  });
+
   it('a card attached to one customer cannot pay for another', async () => {
     const a = await h.stripe.customers.create({ name: 'A' });
     const b = await h.stripe.customers.create({ name: 'B' });

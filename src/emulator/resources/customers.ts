@@ -6,6 +6,7 @@ import { paginate, searchPage } from '../lists.ts';
 import { applyMetadata, type Infer, inRange, listFields, p } from '../params.ts';
 import { type ResourceModule, route } from '../resource.ts';
 import { compileSearch, type SearchSpec } from '../search.ts';
+import { assertAttachedPaymentMethod } from './payment-methods.ts';
 import { addressParam, requireLive, saveUpdate, toAddress } from './shared.ts';
 
 const COLLECTION = 'customer';
@@ -128,7 +129,7 @@ function applyParams(current: Stripe.Customer, params: Writable): Stripe.Custome
   if (is) {
     if (is.custom_fields !== undefined) c.invoice_settings.custom_fields = is.custom_fields;
     if (is.default_payment_method !== undefined) {
-      // Payment methods are not emulated yet; keep the id so a later resource can resolve it.
+      // The update handler checks that the PaymentMethod is attached to this customer.
       c.invoice_settings.default_payment_method = is.default_payment_method || null;
     }
     if (is.footer !== undefined) c.invoice_settings.footer = is.footer || null;
@@ -234,6 +235,11 @@ export const customers: ResourceModule = {
       handler(ctx) {
         const before = requireLive<Stripe.Customer>(ctx, COLLECTION, ctx.path.id!, 'customer');
         const after = applyParams(before, ctx.params);
+        assertAttachedPaymentMethod(
+          ctx,
+          before.id,
+          ctx.params.invoice_settings?.default_payment_method ?? null,
+        );
         if (ctx.params.default_source !== undefined) {
           throw errors.resourceMissing('source', ctx.params.default_source, 'default_source', 400);
         }
