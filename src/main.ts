@@ -96,7 +96,6 @@ async function runService(config: Config): Promise<void> {
   }
   app.inbox.start();
   app.clockJobs.start();
-  app.outbox.start();
 
   const lines = [
     '',
