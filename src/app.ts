@@ -13,6 +13,10 @@ import type { Config } from './config.ts';
 import { customerEventHandlers } from './customers/events.ts';
 import { customerRoutes } from './customers/routes.ts';
 import { type DevClock, devRoutes } from './dev/routes.ts';
+import { dunningEventHandlers } from './dunning/events.ts';
+import { OutboxOnlyMailer } from './dunning/mailer.ts';
+import { dunningRoutes } from './dunning/routes.ts';
+import { dunningClockJob, letterSenders } from './dunning/scheduler.ts';
 import { financingEventHandlers } from './financing/events.ts';
 import { financingRoutes } from './financing/routes.ts';
 import { financingPlansOfBuyer, issueDueBalloonInvoices } from './financing/service.ts';
@@ -32,6 +36,8 @@ import { installErrorHandling } from './platform/http-errors.ts';
 import { installIdempotency } from './platform/idempotency.ts';
 import { newId } from './platform/ids.ts';
 import type { Logger } from './platform/logger.ts';
+import { OutboxDispatcher } from './platform/outbox.ts';
+import { reconciliationRoutes } from './reconciliation/routes.ts';
 import { treasuryRoutes } from './treasury/routes.ts';
 import { mergeHandlerTables } from './webhooks/handlers.ts';
 import { InboxProcessor } from './webhooks/processor.ts';
@@ -55,8 +61,12 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The webhook inbox processor; main starts its loop, tests call drain(). */
     inbox: InboxProcessor;
+    /** What service functions need; main's clock jobs use it. */
+    services: ServiceDeps;
     /** Jobs the clock drives; main starts their interval, advance-time and tests call runDue(). */
     clockJobs: ClockJobs;
+    /** The transactional outbox's dispatcher (dunning letters); main starts its loop, tests call drain(). */
+    outbox: OutboxDispatcher;
   }
 }
 
@@ -123,6 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(vehicleRoutes, { deps: services });
   await app.register(treasuryRoutes, { deps: services });
   await app.register(financingRoutes, { deps: services });
+  await app.register(dunningRoutes, { deps: services });
 
   const processor = new InboxProcessor(
     services,
@@ -132,18 +143,27 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       invoiceEventHandlers,
       paymentEventHandlers,
       financingEventHandlers,
+      // Dunning last: it closes or opens cases from invoice rows the handlers above have just moved.
+      dunningEventHandlers,
     ),
   );
   app.decorate('inbox', processor);
+  app.decorate('services', services);
   app.addHook('onClose', () => processor.stop());
+  // No SMTP settings exist yet: letters stay in the service for the admin (GET /api/admin/letters).
+  const outbox = new OutboxDispatcher(services, { ...letterSenders(new OutboxOnlyMailer()) });
+  app.decorate('outbox', outbox);
+  app.addHook('onClose', () => outbox.stop());
   const clockJobs = new ClockJobs(services, [
     { name: 'financing.balloon-invoices', run: issueDueBalloonInvoices },
+    dunningClockJob(outbox),
   ]);
   app.decorate('clockJobs', clockJobs);
   app.addHook('onClose', () => clockJobs.stop());
   const secrets = () => [...deps.config.stripe.webhookSecrets, ...(deps.webhookSecrets?.() ?? [])];
   await app.register(webhookRoutes, { deps: services, secrets, processor });
   await app.register(webhookAdminRoutes, { deps: services, processor });
+  await app.register(reconciliationRoutes, { deps: services, processor });
   if (deps.devClock && deps.config.mode === 'offline') {
     await app.register(devRoutes, { devClock: deps.devClock, processor, clockJobs });
   }

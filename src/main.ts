@@ -13,7 +13,8 @@ import { createCache } from './platform/cache.ts';
 import { SystemClock } from './platform/clock.ts';
 import { openDatabase } from './platform/db/index.ts';
 import { databaseLocation } from './platform/db/location.ts';
-import { createLogger } from './platform/logger.ts';
+import { createLogger, type Logger } from './platform/logger.ts';
+import { reconcile } from './reconciliation/service.ts';
 import { createStripeClient } from './stripe/client.ts';
 import { ensureWebhookEndpoint } from './webhooks/endpoint.ts';
 
@@ -44,6 +45,26 @@ async function runEmulatorOnly(config: Config): Promise<void> {
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+}
+
+/** Minutes between reconciliation runs; one also runs right after start, to catch up after downtime. */
+const RECONCILE_EVERY_MS = 15 * 60_000;
+
+/** Periodic work every instance may do (all of it is safe to run concurrently). */
+function startClockJobs(app: Awaited<ReturnType<typeof buildApp>>, logger: Logger): void {
+  const runReconcile = () =>
+    reconcile(app.services, { applyNow: () => app.inbox.drain() })
+      .then((report) =>
+        logger.info(
+          { replayed: report.eventsReplayed.length, differences: report.differences.length },
+          'reconciliation done',
+        ),
+      )
+      .catch((err) => logger.warn({ err }, 'reconciliation failed; will try again'));
+  void runReconcile();
+  const timer = setInterval(runReconcile, RECONCILE_EVERY_MS);
+  timer.unref();
+  app.addHook('onClose', async () => clearInterval(timer));
 }
 
 /** The offline clock: the emulator moves first, then the service follows its time. */
@@ -95,7 +116,9 @@ async function runService(config: Config): Promise<void> {
     runtimeSecrets.push(await ensureWebhookEndpoint(stripe, database.db, clock, `${base}/webhooks/stripe`));
   }
   app.inbox.start();
+  startClockJobs(app, logger);
   app.clockJobs.start();
+  app.outbox.start();
 
   const lines = [
     '',

@@ -1,0 +1,47 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { requireAdmin } from '../auth/plugin.ts';
+import type { ServiceDeps } from '../platform/deps.ts';
+import type { InboxProcessor } from '../webhooks/processor.ts';
+import { reconcile } from './service.ts';
+
+const report = z.object({
+  since: z.number(),
+  until: z.number(),
+  eventsScanned: z.number(),
+  eventsReplayed: z.array(z.string()),
+  invoicesChecked: z.number(),
+  differences: z.array(
+    z.object({
+      dealerId: z.string(),
+      vehicleId: z.string(),
+      invoiceId: z.string().nullable(),
+      stripeObject: z.string(),
+      ours: z.number(),
+      stripe: z.number(),
+      note: z.string(),
+    }),
+  ),
+});
+
+/** POST /api/admin/reconcile — run reconciliation now (it also runs on a schedule and at start). */
+export async function reconciliationRoutes(
+  app: FastifyInstance,
+  opts: { deps: ServiceDeps; processor: InboxProcessor },
+) {
+  app.withTypeProvider<ZodTypeProvider>().post(
+    '/api/admin/reconcile',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Replay Stripe events the webhook missed and report where the ledger and Stripe disagree',
+        response: { 200: report },
+      },
+    },
+    async (request) => {
+      requireAdmin(request);
+      return reconcile(opts.deps, { applyNow: () => opts.processor.drain() });
+    },
+  );
+}
