@@ -39,7 +39,7 @@ import type { Logger } from './platform/logger.ts';
 import { OutboxDispatcher } from './platform/outbox.ts';
 import { reconciliationRoutes } from './reconciliation/routes.ts';
 import { treasuryRoutes } from './treasury/routes.ts';
-import { mergeHandlerTables } from './webhooks/handlers.ts';
+import { type HandlerTable, mergeHandlerTables } from './webhooks/handlers.ts';
 import { InboxProcessor } from './webhooks/processor.ts';
 import { webhookAdminRoutes, webhookRoutes } from './webhooks/routes.ts';
 
@@ -63,6 +63,8 @@ declare module 'fastify' {
     inbox: InboxProcessor;
     /** What service functions need; main's clock jobs use it. */
     services: ServiceDeps;
+    /** Event type → handler, as the inbox processor applies them. */
+    eventHandlers: HandlerTable;
     /** Jobs the clock drives; main starts their interval, advance-time and tests call runDue(). */
     clockJobs: ClockJobs;
     /** The transactional outbox's dispatcher (dunning letters); main starts its loop, tests call drain(). */
@@ -135,19 +137,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(financingRoutes, { deps: services });
   await app.register(dunningRoutes, { deps: services });
 
-  const processor = new InboxProcessor(
-    services,
-    // Financing after invoices: it judges plans from invoice rows that syncInvoice has just updated.
-    mergeHandlerTables(
-      customerEventHandlers,
-      invoiceEventHandlers,
-      paymentEventHandlers,
-      financingEventHandlers,
-      // Dunning last: it closes or opens cases from invoice rows the handlers above have just moved.
-      dunningEventHandlers,
-    ),
+  // Financing after invoices: it judges plans from invoice rows that syncInvoice has just updated.
+  const eventHandlers = mergeHandlerTables(
+    customerEventHandlers,
+    invoiceEventHandlers,
+    paymentEventHandlers,
+    financingEventHandlers,
+    // Dunning last: it closes or opens cases from invoice rows the handlers above have just moved.
+    dunningEventHandlers,
   );
+  const processor = new InboxProcessor(services, eventHandlers);
   app.decorate('inbox', processor);
+  app.decorate('eventHandlers', eventHandlers);
   app.decorate('services', services);
   app.addHook('onClose', () => processor.stop());
   // No SMTP settings exist yet: letters stay in the service for the admin (GET /api/admin/letters).
