@@ -8,7 +8,7 @@ import { and, eq, isNull } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import { invoiceEventHandlers, syncInvoice } from '../invoices/events.ts';
 import { invoices } from '../invoices/schema.ts';
-import { type BusinessDate, berlinDate, compareDates } from '../platform/dates.ts';
+import { addDays, type BusinessDate, berlinDate, compareDates } from '../platform/dates.ts';
 import { newId } from '../platform/ids.ts';
 import type { HandlerContext, HandlerTable } from '../webhooks/handlers.ts';
 import { instalmentDueDate, instalmentNumberOf } from './plan-terms.ts';
@@ -56,7 +56,7 @@ async function recordInstalment(
   let inserted = false;
   if (!known) {
     const periodStart = invoice.lines?.data[0]?.period?.start ?? invoice.created;
-    const n = instalmentNumberOf(plan.startDate as BusinessDate, berlinDate(periodStart * 1000));
+    const n = instalmentNumberOf(plan.payments, berlinDate(periodStart * 1000));
     const instalments = plan.payments.filter((p) => p.kind === 'instalment').length;
     const planned = plan.payments.find((p) => p.kind === 'instalment' && p.n === n);
     const id = newId('inv');
@@ -149,7 +149,8 @@ async function onSubscriptionEnded(
   eventCreated: number,
 ): Promise<PlanRow> {
   const endedAt = subscription.ended_at ?? subscription.canceled_at ?? eventCreated;
-  const atTerm = compareDates(berlinDate(endedAt * 1000), termEndDate(plan)) >= 0;
+  // Stripe's periods are UTC months: its end may fall a day before our Berlin date for it.
+  const atTerm = compareDates(berlinDate(endedAt * 1000), addDays(termEndDate(plan), -1)) >= 0;
   const now = new Date(ctx.deps.clock.now());
   if (atTerm && !plan.termEnded) {
     await ctx.tx

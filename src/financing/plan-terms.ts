@@ -2,7 +2,7 @@
  * What a financing plan collects, and how: pure functions from a rate or a quote to the plan's payments,
  * the phases of the Stripe subscription schedule, and the instalment an invoice period stands for.
  */
-import { addMonths, type BusinessDate } from '../platform/dates.ts';
+import { addMonths, type BusinessDate, daysBetween } from '../platform/dates.ts';
 import type { Quote, QuoteInput } from './quote.ts';
 import { paymentPlan } from './schedule.ts';
 import type { PlannedPayment } from './schema.ts';
@@ -128,7 +128,27 @@ export function monthsBetween(from: BusinessDate, to: BusinessDate): number {
   return (ty - fy) * 12 + (tm - fm);
 }
 
-/** The instalment a subscription invoice bills, from the first day of the period it is for. */
-export function instalmentNumberOf(start: BusinessDate, periodStart: BusinessDate): number {
-  return Math.max(1, monthsBetween(start, periodStart) + 1);
+/**
+ * The instalment a subscription invoice bills: the one whose due date is nearest to the first day of the
+ * period it is for (Stripe counts months in UTC, so a period may start a day off our Berlin due date).
+ */
+export function instalmentNumberOf(payments: readonly PlannedPayment[], periodStart: BusinessDate): number {
+  let best: { n: number; distance: number } | undefined;
+  for (const payment of payments) {
+    if (payment.kind !== 'instalment') continue;
+    const distance = Math.abs(daysBetween(payment.dueDate as BusinessDate, periodStart));
+    if (!best || distance < best.distance) best = { n: payment.n, distance };
+  }
+  return best?.n ?? 1;
+}
+
+/**
+ * The instant Stripe should start a plan due on `date`: 00:00 UTC of that day (01:00 or 02:00 in Berlin).
+ * Stripe counts monthly periods in UTC from the start's day of month; 00:00 Berlin would be the previous
+ * UTC day, and periods would then fall on the previous Berlin day in some months (the 1st on the 30th or
+ * 31st). 00:00 UTC keeps every period on its Berlin due date, month-end clamping included.
+ */
+export function stripeStartOf(date: BusinessDate): number {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  return Date.UTC(y, m - 1, d) / 1000;
 }

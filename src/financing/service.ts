@@ -14,7 +14,6 @@ import {
   addDays,
   type BusinessDate,
   berlinDate,
-  berlinStartOfDay,
   compareDates,
   daysBetween,
 } from '../platform/dates.ts';
@@ -36,6 +35,7 @@ import {
   collectionPhases,
   movedToStart,
   type PlanTerms,
+  stripeStartOf,
   termsFromQuote,
   termsFromRate,
 } from './plan-terms.ts';
@@ -655,7 +655,8 @@ async function existingSchedule(
 }
 
 /**
- * Creates the subscription schedule: from the start date at 00:00 Berlin ('now' when that is today), one
+ * Creates the subscription schedule: from the start date ('now' when that is today; else 00:00 UTC of it,
+ * see stripeStartOf for why not 00:00 Berlin), one
  * phase per run of equal instalments (`duration` in calendar months — never `iterations`, never days),
  * `end_behavior: cancel` so Stripe ends the subscription after the last instalment. A start date that has
  * passed meanwhile (the buyer gave the payment method late) moves to today, with every due date.
@@ -706,7 +707,7 @@ export async function scheduleCollection(
       .create(
         {
           customer,
-          start_date: start === on ? 'now' : Math.floor(berlinStartOfDay(start) / 1000),
+          start_date: start === on ? 'now' : stripeStartOf(start),
           end_behavior: 'cancel',
           default_settings: {
             collection_method: 'charge_automatically',
