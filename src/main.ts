@@ -50,8 +50,8 @@ async function runEmulatorOnly(config: Config): Promise<void> {
 /** Minutes between reconciliation runs; one also runs right after start, to catch up after downtime. */
 const RECONCILE_EVERY_MS = 15 * 60_000;
 
-/** Periodic work every instance may do (all of it is safe to run concurrently). */
-function startClockJobs(app: Awaited<ReturnType<typeof buildApp>>, logger: Logger): void {
+/** Starts reconciliation (not a clock job: it runs on wall-clock time, not on every advance of the offline clock). */
+function startReconciliation(app: Awaited<ReturnType<typeof buildApp>>, logger: Logger): () => void {
   const runReconcile = () =>
     reconcile(app.services, { applyNow: () => app.inbox.drain() })
       .then((report) =>
@@ -64,7 +64,7 @@ function startClockJobs(app: Awaited<ReturnType<typeof buildApp>>, logger: Logge
   void runReconcile();
   const timer = setInterval(runReconcile, RECONCILE_EVERY_MS);
   timer.unref();
-  app.addHook('onClose', async () => clearInterval(timer));
+  return () => clearInterval(timer);
 }
 
 /** The offline clock: the emulator moves first, then the service follows its time. */
@@ -116,7 +116,7 @@ async function runService(config: Config): Promise<void> {
     runtimeSecrets.push(await ensureWebhookEndpoint(stripe, database.db, clock, `${base}/webhooks/stripe`));
   }
   app.inbox.start();
-  startClockJobs(app, logger);
+  const stopReconciliation = startReconciliation(app, logger);
   app.clockJobs.start();
   app.outbox.start();
 
@@ -148,6 +148,7 @@ async function runService(config: Config): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     try {
+      stopReconciliation();
       await app.close();
       await cache.close();
       await emulator?.close();
