@@ -144,7 +144,7 @@ describe('financing plans end to end', () => {
     expect(done).toMatchObject({ status: 'completed', paidCount: 97, remainingCount: 0 });
 
     // Stripe collected the quote's schedule exactly: 95 × R, the corrected last instalment, the balloon.
-    const instalments = quote.schedule.map((row) => row.payment);
+    const instalments: number[] = quote.schedule.map((row) => row.payment);
     instalments[95] = (instalments[95] ?? 0) - 6_000_000;
     const invoices = await subscriptionInvoices(t, done.stripeSubscriptionId);
     expect(invoices.map((i) => i.amount_paid)).toEqual(instalments);

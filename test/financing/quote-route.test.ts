@@ -30,9 +30,9 @@ describe('POST /api/payments/financing/quote', () => {
     expect(withBalloon.json().schedule).toHaveLength(120);
 
     expect((await quote(publicCase)).json().monthlyRate).toBe(77_633);
-    expect((await quote({ ...publicCase, balloon: 3_000_000, paymentTiming: 'start' })).json().monthlyRate).toBe(
-      65_292,
-    );
+    expect(
+      (await quote({ ...publicCase, balloon: 3_000_000, paymentTiming: 'start' })).json().monthlyRate,
+    ).toBe(65_292);
 
     const effective = async (rate: number) =>
       (await quote({ ...publicCase, termMonths: 60, nominalRatePercent: rate })).json().effectiveRatePercent;
