@@ -172,4 +172,40 @@ describe('POST /api/payments/invoices', () => {
     ).json();
     expect(detail.invoices.find((i: { id: string }) => i.id === created.id).status).toBe('paid');
   });
+
+  it('a remainder of 180.000 € is paid by bank transfer to the invoice’s virtual IBAN', async () => {
+    const created = (
+      await post({
+        customerId: consumer.id,
+        vehicleId: 'VIN-EMPIRE',
+        kind: 'remainder',
+        amount: 18_000_000,
+        description: 'Restzahlung Empire Liner',
+      })
+    ).json();
+    expect(created.paymentMethodTypes).toEqual(['customer_balance', 'card']);
+    const page = await fetch(created.hostedInvoiceUrl);
+    expect(await page.text()).toMatch(/DE\d{2}[\d ]{10,}/); // the virtual IBAN to transfer to
+
+    // The buyer's bank transfer arrives at Stripe with the invoice number as reference.
+    await t.stripe.testHelpers.customers.fundCashBalance(consumer.stripeCustomerId, {
+      amount: 18_000_000,
+      currency: 'eur',
+      reference: created.number,
+    });
+    await t.emulator.drainWebhooks();
+    await t.app.inbox.drain();
+
+    const after = await t.app.inject({ url: `/api/payments/invoices/${created.id}`, headers: dealer.auth });
+    expect(after.json()).toMatchObject({ status: 'paid', amountPaid: 18_000_000 });
+    expect((await t.stripe.invoices.retrieve(created.stripeInvoiceId)).status).toBe('paid');
+    const vehicle = (
+      await t.app.inject({ url: '/api/payments/vehicles/VIN-EMPIRE', headers: dealer.auth })
+    ).json();
+    expect(vehicle).toMatchObject({
+      totalAgreed: 18_000_000,
+      open: 0,
+      paid: { settled: 18_000_000, processing: 0 },
+    });
+  });
 });
