@@ -43,7 +43,7 @@ export interface TestAppOptions {
    * Listen on a free loopback port and register the webhook endpoint with the emulator, so Stripe events really
    * arrive through POST /webhooks/stripe (and POST /api/dev/advance-time works). The inbox loop runs.
    */
-  listen?: boolean;
+  listen?: boolean | { port: number };
 }
 
 /** Starts everything a test needs; call close() in afterAll. */
@@ -91,7 +91,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   });
   await app.ready();
   if (options.listen) {
-    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    const port = typeof options.listen === 'object' ? options.listen.port : 0;
+    const address = await app.listen({ port, host: '127.0.0.1' });
     runtimeSecrets.push(
       await ensureWebhookEndpoint(stripe, database.db, clock, `${address}/webhooks/stripe`),
     );
