@@ -6,6 +6,7 @@ import { terminationCheckFor } from '../../src/financing/service.ts';
 import { addMonths, berlinDate } from '../../src/platform/dates.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import {
+  advanceDays,
   completeCheckout,
   createBuyer,
   type Dealer,
@@ -39,6 +40,9 @@ describe('financing plans: POST/GET /api/payments/subscriptions', () => {
     balloonMode: 'separate',
     paymentTiming: 'end',
   } as const;
+
+  const detailOf = async (id: string) =>
+    (await t.app.inject({ method: 'GET', url: `/api/payments/subscriptions/${id}`, headers: a.auth })).json();
 
   async function schedulesOf(customer: string) {
     return (await t.stripe.subscriptionSchedules.list({ customer, limit: 100 })).data;
@@ -544,6 +548,93 @@ describe('financing plans: POST/GET /api/payments/subscriptions', () => {
     });
     const invoices = await t.stripe.invoices.list({ subscription: created.stripeSubscriptionId, limit: 100 });
     expect(invoices.data).toHaveLength(1);
+  });
+
+  it('a SEPA instalment shows as processing until it settles; payoff waits for it', async () => {
+    const buyer = await createBuyer(t, a, { paymentMethod: 'pm_sepaDebit_successDelayed_de' });
+    const created = (
+      await postPlan(t, a, {
+        customerId: buyer.id,
+        vehicleId: buyer.vehicleId,
+        vehicleModel: 'Home',
+        monthlyRate: 150_000,
+        startDate: todayOf(t),
+        durationMonths: 12,
+      })
+    ).json();
+    await settle(t);
+    const pending = await detailOf(created.id);
+    expect(pending.schedule[0].status).toBe('processing');
+    expect(pending.paidCount).toBe(0);
+    expect(pending.arrears.amount).toBe(0); // due today: not in arrears
+    const payoff = await t.app.inject({
+      method: 'POST',
+      url: `/api/payments/subscriptions/${created.id}/payoff`,
+      headers: a.auth,
+    });
+    expect(payoff.statusCode).toBe(409);
+    expect(payoff.json().error.code).toBe('payment_processing');
+
+    await advanceDays(t, 5);
+    const settled = await detailOf(created.id);
+    expect(settled.schedule[0].status).toBe('paid');
+    expect(settled.paidCount).toBe(1);
+  });
+
+  it('a subscription ended at Stripe before its term makes the plan ended_early', async () => {
+    const buyer = await createBuyer(t, a, { paymentMethod: 'pm_card_visa' });
+    const created = (
+      await postPlan(t, a, {
+        customerId: buyer.id,
+        vehicleId: buyer.vehicleId,
+        vehicleModel: 'Loft',
+        monthlyRate: 120_000,
+        startDate: todayOf(t),
+        durationMonths: 12,
+      })
+    ).json();
+    await settle(t);
+    await t.stripe.subscriptions.cancel(created.stripeSubscriptionId);
+    await settle(t);
+    const ended = await detailOf(created.id);
+    expect(ended).toMatchObject({
+      status: 'ended_early',
+      paidCount: 1,
+      remainingCount: 0,
+      nextPaymentDate: null,
+    });
+    expect(ended.payoff).toBeNull();
+  });
+
+  it('an expired setup link is replaced by a fresh one while the plan waits', async () => {
+    const buyer = await createBuyer(t, a);
+    const created = (
+      await postPlan(t, a, {
+        customerId: buyer.id,
+        vehicleId: buyer.vehicleId,
+        vehicleModel: 'Home',
+        monthlyRate: 99_000,
+        startDate: addMonths(todayOf(t), 2),
+        durationMonths: 12,
+      })
+    ).json();
+    await advanceDays(t, 2); // Checkout Sessions expire after 24 hours
+    const waiting = await detailOf(created.id);
+    expect(waiting.status).toBe('awaiting_payment_method');
+    expect(waiting.setupUrl).toMatch(/^http/);
+    expect(waiting.setupUrl).not.toBe(created.setupUrl);
+
+    // Canceling a waiting plan expires its link: a late setup starts nothing.
+    const canceled = await t.app.inject({
+      method: 'POST',
+      url: `/api/payments/subscriptions/${created.id}/cancel`,
+      headers: a.auth,
+      payload: { reason: 'Kauf storniert' },
+    });
+    expect(canceled.json().status).toBe('canceled');
+    const sessions = await t.stripe.checkout.sessions.list({ customer: buyer.stripeCustomerId, limit: 10 });
+    expect(sessions.data.every((session) => session.status === 'expired')).toBe(true);
+    expect(await schedulesOf(buyer.stripeCustomerId)).toHaveLength(0);
   });
 
   it('exports the § 498 BGB check for dunning', async () => {
