@@ -69,7 +69,7 @@ export class InboxProcessor {
           .from(webhookInbox)
           .where(eq(webhookInbox.eventId, row.eventId))
           .for('update');
-        if (!mine || mine.status !== 'processing' || mine.attempts !== row.attempts) return;
+        if (mine?.status !== 'processing' || mine.attempts !== row.attempts) return;
         if (handler) {
           await handler(
             { tx: tx as never, deps: this.deps, invalidate: (t) => tags.push(...t) },
