@@ -49,7 +49,7 @@ async function recordInstalment(
   plan: PlanRow,
   hinted: Stripe.Invoice,
 ): Promise<void> {
-  const invoice = await ctx.deps.stripe.invoices.retrieve(hinted.id);
+  const invoice = await ctx.deps.stripe.invoices.retrieve(hinted.id, { expand: ['payments'] });
   if (invoice.amount_due <= 0) return; // nothing to collect: not an instalment
   const now = new Date(ctx.deps.clock.now());
   const [known] = await ctx.tx.select().from(invoices).where(eq(invoices.stripeInvoiceId, invoice.id));
@@ -108,6 +108,29 @@ async function recordInstalment(
   }
   // invoices/events.ts syncs the types it handles itself (it runs first); the rest, and the first sight, here.
   if (inserted || !(event.type in invoiceEventHandlers)) await syncInvoice(ctx, event);
+  await markProcessing(ctx, invoice);
+}
+
+/**
+ * A SEPA debit of an open instalment is on its way: the payments module flags that on payment_intent events,
+ * but only for a row that existed and was open then — events of one second arrive in any order, and the
+ * instalment's row is made here. So look at Stripe whenever an open, attempted instalment is not flagged.
+ */
+async function markProcessing(ctx: HandlerContext, invoice: Stripe.Invoice): Promise<void> {
+  if (invoice.status !== 'open' || !invoice.attempted) return;
+  const [row] = await ctx.tx.select().from(invoices).where(eq(invoices.stripeInvoiceId, invoice.id));
+  if (row?.status !== 'open' || row.paymentProcessing) return;
+  for (const payment of invoice.payments?.data ?? []) {
+    const intent = idOf(payment.payment.payment_intent);
+    if (payment.status !== 'open' || !intent) continue;
+    const pi = await ctx.deps.stripe.paymentIntents.retrieve(intent);
+    if (pi.status !== 'processing') continue;
+    await ctx.tx
+      .update(invoices)
+      .set({ paymentProcessing: true, updatedAt: new Date(ctx.deps.clock.now()) })
+      .where(and(eq(invoices.id, row.id), eq(invoices.status, 'open')));
+    return;
+  }
 }
 
 /** Any invoice event: instalments of our plans are recorded; a paid balloon or payoff may end the plan. */

@@ -78,6 +78,62 @@ describe('financing plans end to end', () => {
     expect(await ledgerSum(t, buyer.vehicleId, 'instalment')).toEqual({ sum: 60 * rate, count: 60 });
   });
 
+  it('follows Stripe through shuffled and duplicated events: a failed renewal, its retry, the end', {
+    timeout: 120_000,
+  }, async () => {
+    t.emulator.setWebhookChaos({ shuffle: true, duplicate: true });
+    try {
+      const buyer = await createBuyer(t, dealer, { paymentMethod: 'pm_card_visa' });
+      const start = nextMonthStart(t);
+      const plan = (
+        await postPlan(t, dealer, {
+          customerId: buyer.id,
+          vehicleId: buyer.vehicleId,
+          vehicleModel: 'Loft',
+          startDate: start,
+          financing: {
+            vehiclePrice: 9_990_000,
+            downPayment: 1_990_000,
+            termMonths: 12,
+            nominalRatePercent: 3.99,
+            balloonMode: 'separate',
+            paymentTiming: 'end',
+          },
+        })
+      ).json();
+      await advanceThroughMonths(t, start, 3);
+      const subscription = (await detailOf(plan.id)).stripeSubscriptionId;
+      await t.stripe.subscriptions.update(subscription, {
+        default_payment_method: 'pm_card_visa_chargeDeclined',
+      });
+      await advanceThroughMonths(t, start, 4);
+      await settle(t);
+      const failing = await detailOf(plan.id);
+      expect(failing.status).toBe('past_due');
+      expect(failing.schedule[3].status).toBe('failed');
+      expect(failing.arrears).toMatchObject({ count: 1, amount: plan.monthlyRate });
+
+      await t.stripe.subscriptions.update(subscription, { default_payment_method: 'pm_card_visa' });
+      await advanceDays(t, 4); // Stripe's first retry
+      await settle(t);
+      const recovered = await detailOf(plan.id);
+      expect(recovered.status).toBe('active');
+      expect(recovered.schedule[3].status).toBe('paid');
+
+      await advanceThroughMonths(t, start, 13);
+      await settle(t);
+      const done = await detailOf(plan.id);
+      expect(done).toMatchObject({ status: 'completed', paidCount: 12, remainingCount: 0 });
+      const paid = plan.quote.schedule.map((row: { payment: number }) => row.payment);
+      const invoices = await subscriptionInvoices(t, subscription);
+      expect(invoices.map((i) => i.amount_paid)).toEqual(paid);
+      const total = paid.reduce((sum: number, v: number) => sum + v, 0);
+      expect(await ledgerSum(t, buyer.vehicleId, 'instalment')).toEqual({ sum: total, count: 12 });
+    } finally {
+      t.emulator.setWebhookChaos({ shuffle: false, duplicate: false });
+    }
+  });
+
   it('a 96-month plan with balloon collects exactly the quoted schedule, the balloon by bank transfer', {
     timeout: 180_000,
   }, async () => {
