@@ -1,10 +1,10 @@
-import { and, desc, eq, lt, or } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Scope } from '../auth/keys.ts';
 import { dealers } from '../auth/schema.ts';
 import type { ServiceDeps } from '../platform/deps.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import { newId } from '../platform/ids.ts';
-import { decodeCursor, toPage } from '../platform/pagination.ts';
+import { afterCursor, newestFirst, toPage } from '../platform/pagination.ts';
 import { collectionTags, owningDealer, tags, tenantFilter } from '../platform/tenancy.ts';
 import { wrapStripeError } from '../stripe/errors.ts';
 import { stripeIdempotencyKey } from '../stripe/idempotency.ts';
@@ -134,22 +134,11 @@ export async function listBuyers(
   scope: Scope,
   page: { limit: number; cursor?: string | undefined },
 ) {
-  const after = page.cursor ? decodeCursor(page.cursor) : undefined;
   const rows = await deps.db
     .select()
     .from(buyers)
-    .where(
-      and(
-        tenantFilter(scope, buyers.dealerId),
-        after
-          ? or(
-              lt(buyers.createdAt, after.createdAt),
-              and(eq(buyers.createdAt, after.createdAt), lt(buyers.id, after.id)),
-            )
-          : undefined,
-      ),
-    )
-    .orderBy(desc(buyers.createdAt), desc(buyers.id))
+    .where(and(tenantFilter(scope, buyers.dealerId), afterCursor(buyers.createdAt, buyers.id, page.cursor)))
+    .orderBy(...newestFirst(buyers.createdAt, buyers.id))
     .limit(page.limit + 1);
   return toPage(rows, page.limit, toBuyerView);
 }

@@ -2,7 +2,7 @@
  * Dunning verbs for the API: policies, the creditor profile, case views, Mahnstopp, escalation, and
  * the facts events bring in (returned debits, disputes). The daily work is in scheduler.ts.
  */
-import { and, asc, desc, eq, inArray, lt, or, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, type SQL } from 'drizzle-orm';
 import type { Scope } from '../auth/keys.ts';
 import { dealers } from '../auth/schema.ts';
 import { type BuyerRow, buyers, type PostalAddress } from '../customers/schema.ts';
@@ -22,7 +22,7 @@ import {
 } from '../platform/errors.ts';
 import { newId } from '../platform/ids.ts';
 import { type Cents, cents, sumCents } from '../platform/money.ts';
-import { decodeCursor, toPage } from '../platform/pagination.ts';
+import { afterCursor, newestFirst, toPage } from '../platform/pagination.ts';
 import { collectionTags, tags, tenantFilter } from '../platform/tenancy.ts';
 import { wrapStripeError } from '../stripe/errors.ts';
 import { stripeIdempotencyKey } from '../stripe/idempotency.ts';
@@ -542,17 +542,11 @@ export interface CaseListQuery {
 
 /** The caller's cases, newest first. */
 export async function listCases(deps: ServiceDeps, scope: Scope, query: CaseListQuery) {
-  const after = query.cursor ? decodeCursor(query.cursor) : undefined;
   const conditions: (SQL | undefined)[] = [
     tenantFilter(scope, dunningCases.dealerId),
     query.status ? eq(dunningCases.status, query.status) : undefined,
     query.level !== undefined ? eq(dunningCases.level, query.level) : undefined,
-    after
-      ? or(
-          lt(dunningCases.createdAt, after.createdAt),
-          and(eq(dunningCases.createdAt, after.createdAt), lt(dunningCases.id, after.id)),
-        )
-      : undefined,
+    afterCursor(dunningCases.createdAt, dunningCases.id, query.cursor),
   ];
   const rows = await deps.db
     .select({ c: dunningCases, invoice: invoices, buyer: { id: buyers.id, name: buyers.name } })
@@ -560,7 +554,7 @@ export async function listCases(deps: ServiceDeps, scope: Scope, query: CaseList
     .innerJoin(invoices, eq(invoices.id, dunningCases.invoiceId))
     .innerJoin(buyers, eq(buyers.id, dunningCases.buyerId))
     .where(and(...conditions))
-    .orderBy(desc(dunningCases.createdAt), desc(dunningCases.id))
+    .orderBy(...newestFirst(dunningCases.createdAt, dunningCases.id))
     .limit(query.limit + 1);
   const letters = await sentLettersOf(
     deps.db,
@@ -697,22 +691,16 @@ export async function listLetters(
   deps: ServiceDeps,
   query: { limit: number; cursor?: string | undefined; status?: LetterRow['status'] | undefined },
 ) {
-  const after = query.cursor ? decodeCursor(query.cursor) : undefined;
   const rows = await deps.db
     .select()
     .from(dunningLetters)
     .where(
       and(
         query.status ? eq(dunningLetters.status, query.status) : undefined,
-        after
-          ? or(
-              lt(dunningLetters.createdAt, after.createdAt),
-              and(eq(dunningLetters.createdAt, after.createdAt), lt(dunningLetters.id, after.id)),
-            )
-          : undefined,
+        afterCursor(dunningLetters.createdAt, dunningLetters.id, query.cursor),
       ),
     )
-    .orderBy(desc(dunningLetters.createdAt), desc(dunningLetters.id))
+    .orderBy(...newestFirst(dunningLetters.createdAt, dunningLetters.id))
     .limit(query.limit + 1);
   return toPage(rows, query.limit, toLetterView);
 }

@@ -1,3 +1,5 @@
+import { and, desc, eq, lt, or, type SQL } from 'drizzle-orm';
+import type { PgColumn } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { ValidationError } from './errors.ts';
 
@@ -47,4 +49,19 @@ export function toPage<R extends { createdAt: Date; id: string }, V>(
   const pageRows = hasMore ? rows.slice(0, limit) : rows;
   const last = pageRows.at(-1);
   return { data: pageRows.map(view), hasMore, nextCursor: hasMore && last ? encodeCursor(last) : null };
+}
+
+/**
+ * The WHERE clause of the next page, newest first: rows strictly after the cursor in (createdAt, id) order.
+ * Undefined for the first page.
+ */
+export function afterCursor(createdAt: PgColumn, id: PgColumn, cursor: string | undefined): SQL | undefined {
+  if (!cursor) return undefined;
+  const after = decodeCursor(cursor);
+  return or(lt(createdAt, after.createdAt), and(eq(createdAt, after.createdAt), lt(id, after.id)));
+}
+
+/** The ORDER BY of every list: newest first, id as the tie-break. */
+export function newestFirst(createdAt: PgColumn, id: PgColumn): SQL[] {
+  return [desc(createdAt), desc(id)];
 }

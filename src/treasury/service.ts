@@ -1,9 +1,9 @@
-import { and, desc, eq, lt, or } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import type { Scope } from '../auth/keys.ts';
 import { ledgerEntries } from '../ledger/schema.ts';
 import type { ServiceDeps } from '../platform/deps.ts';
-import { decodeCursor, toPage } from '../platform/pagination.ts';
+import { afterCursor, newestFirst, toPage } from '../platform/pagination.ts';
 import { wrapStripeError } from '../stripe/errors.ts';
 
 /** The admin's view: Stripe's balance of the MORELO account. */
@@ -100,22 +100,16 @@ export async function transactionsFor(
     }));
     return { data, hasMore: list.has_more, nextCursor: list.has_more ? (data.at(-1)?.id ?? null) : null };
   }
-  const after = page.cursor ? decodeCursor(page.cursor) : undefined;
   const rows = await deps.db
     .select()
     .from(ledgerEntries)
     .where(
       and(
         eq(ledgerEntries.dealerId, scope.dealerId),
-        after
-          ? or(
-              lt(ledgerEntries.createdAt, after.createdAt),
-              and(eq(ledgerEntries.createdAt, after.createdAt), lt(ledgerEntries.id, after.id)),
-            )
-          : undefined,
+        afterCursor(ledgerEntries.createdAt, ledgerEntries.id, page.cursor),
       ),
     )
-    .orderBy(desc(ledgerEntries.createdAt), desc(ledgerEntries.id))
+    .orderBy(...newestFirst(ledgerEntries.createdAt, ledgerEntries.id))
     .limit(page.limit + 1);
   return toPage(rows, page.limit, (e) => ({
     id: e.id,
