@@ -2,7 +2,7 @@
  * Financing plans: a quote's (or a plain rate's) instalments collected monthly by a Stripe subscription
  * schedule, the balloon invoiced by us, early payoff and cancellation. Rules and choices: README.md.
  */
-import { and, desc, eq, inArray, lt, lte, or, sql } from 'drizzle-orm';
+import { and, eq, inArray, lte, or, sql } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import type { Scope } from '../auth/keys.ts';
 import { scopeKey } from '../auth/plugin.ts';
@@ -10,19 +10,13 @@ import { type BuyerRow, buyers } from '../customers/schema.ts';
 import { BUYERS, getBuyerRow } from '../customers/service.ts';
 import { type InvoiceRow, invoices } from '../invoices/schema.ts';
 import { issueInvoice, SEPA_DEBIT_LIMIT_CENTS } from '../invoices/service.ts';
-import {
-  addDays,
-  type BusinessDate,
-  berlinDate,
-  compareDates,
-  daysBetween,
-} from '../platform/dates.ts';
+import { addDays, type BusinessDate, berlinDate, compareDates, daysBetween } from '../platform/dates.ts';
 import type { Db } from '../platform/db/index.ts';
 import type { ServiceDeps } from '../platform/deps.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.ts';
 import { newId } from '../platform/ids.ts';
 import { cents } from '../platform/money.ts';
-import { decodeCursor, toPage } from '../platform/pagination.ts';
+import { afterCursor, newestFirst, toPage } from '../platform/pagination.ts';
 import { collectionTags, tags, tenantFilter } from '../platform/tenancy.ts';
 import { wrapStripeError } from '../stripe/errors.ts';
 import { stripeIdempotencyKey } from '../stripe/idempotency.ts';
@@ -366,7 +360,6 @@ export async function listFinancingPlans(
     status?: PlanStatus | undefined;
   },
 ) {
-  const after = query.cursor ? decodeCursor(query.cursor) : undefined;
   const rows = await deps.db
     .select()
     .from(financingPlans)
@@ -375,15 +368,10 @@ export async function listFinancingPlans(
         tenantFilter(scope, financingPlans.dealerId),
         query.customerId ? eq(financingPlans.buyerId, query.customerId) : undefined,
         query.status ? eq(financingPlans.status, query.status) : undefined,
-        after
-          ? or(
-              lt(financingPlans.createdAt, after.createdAt),
-              and(eq(financingPlans.createdAt, after.createdAt), lt(financingPlans.id, after.id)),
-            )
-          : undefined,
+        afterCursor(financingPlans.createdAt, financingPlans.id, query.cursor),
       ),
     )
-    .orderBy(desc(financingPlans.createdAt), desc(financingPlans.id))
+    .orderBy(...newestFirst(financingPlans.createdAt, financingPlans.id))
     .limit(query.limit + 1);
   const byPlan = await invoicesOfPlans(
     deps.db,
@@ -399,7 +387,7 @@ export async function financingPlansOfBuyer(deps: ServiceDeps, buyerId: string):
     .select()
     .from(financingPlans)
     .where(eq(financingPlans.buyerId, buyerId))
-    .orderBy(desc(financingPlans.createdAt), desc(financingPlans.id));
+    .orderBy(...newestFirst(financingPlans.createdAt, financingPlans.id));
   const byPlan = await invoicesOfPlans(
     deps.db,
     rows.map((r) => r.id),

@@ -637,6 +637,27 @@ describe('financing plans: POST/GET /api/payments/subscriptions', () => {
     expect(await schedulesOf(buyer.stripeCustomerId)).toHaveLength(0);
   });
 
+  it('lists page by page, newest first', async () => {
+    const page = async (query: string) =>
+      (
+        await t.app.inject({ method: 'GET', url: `/api/payments/subscriptions?${query}`, headers: a.auth })
+      ).json();
+    const first = await page('limit=2');
+    expect(first.data).toHaveLength(2);
+    expect(first.hasMore).toBe(true);
+    const second = await page(`limit=2&cursor=${first.nextCursor}`);
+    const ids = [...first.data, ...second.data].map((p: { id: string }) => p.id);
+    expect(new Set(ids).size).toBe(4);
+    const all = await page('limit=100');
+    expect(all.data.slice(0, 4).map((p: { id: string }) => p.id)).toEqual(ids);
+    const bad = await t.app.inject({
+      method: 'GET',
+      url: '/api/payments/subscriptions?cursor=zzz',
+      headers: a.auth,
+    });
+    expect(bad.statusCode).toBe(400);
+  });
+
   it('exports the § 498 BGB check for dunning', async () => {
     const buyer = await createBuyer(t, a, { paymentMethod: 'pm_card_visa' });
     const plan = (
