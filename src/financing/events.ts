@@ -220,16 +220,21 @@ async function onSubscription(ctx: HandlerContext, event: Stripe.Event): Promise
     const has = current.payment_settings?.payment_method_types ?? [];
     if (!hasEnded(plan.status) && (has.length !== wanted.length || wanted.some((t) => !has.includes(t)))) {
       // A schedule cannot carry payment_settings: put the plan's payment method types on its subscription.
-      await ctx.deps.stripe.subscriptions.update(
-        current.id,
-        {
-          payment_settings: {
-            payment_method_types:
-              wanted as Stripe.SubscriptionUpdateParams.PaymentSettings.PaymentMethodType[],
+      // Not worth failing the event over (its status change above must land): logged, tried on the next one.
+      await ctx.deps.stripe.subscriptions
+        .update(
+          current.id,
+          {
+            payment_settings: {
+              payment_method_types:
+                wanted as Stripe.SubscriptionUpdateParams.PaymentSettings.PaymentMethodType[],
+            },
           },
-        },
-        planIdempotency(plan, `payment-settings:${current.id}:${wanted.join(',')}`),
-      );
+          planIdempotency(plan, `payment-settings:${current.id}:${wanted.join(',')}`),
+        )
+        .catch((err: unknown) =>
+          ctx.deps.log.warn({ err, planId: plan?.id }, 'payment method types not set on the subscription'),
+        );
     }
   }
   ctx.invalidate(planTags(plan));

@@ -715,15 +715,20 @@ export async function scheduleCollection(
       .catch(wrapStripeError));
   const subscription =
     typeof schedule.subscription === 'string' ? schedule.subscription : (schedule.subscription?.id ?? null);
-  const [updated] = await db
+  await db
     .update(financingPlans)
     .set({
-      status: schedule.status === 'active' ? 'active' : 'scheduled',
       stripeProductId: productId,
       stripeScheduleId: schedule.id,
       ...(subscription ? { stripeSubscriptionId: subscription } : {}),
       updatedAt: now,
     })
+    .where(eq(financingPlans.id, current.id));
+  // The subscription's own events may already have moved the plan on (a schedule starting now): status
+  // only from where creation left it.
+  const [updated] = await db
+    .update(financingPlans)
+    .set({ status: schedule.status === 'active' ? 'active' : 'scheduled' })
     .where(
       and(
         eq(financingPlans.id, current.id),
