@@ -200,6 +200,9 @@ describe('financing plans: POST/GET /api/payments/subscriptions', () => {
 
     await completeCheckout(t, session.id, 'card');
     await settle(t);
+    const back = await t.app.inject({ method: 'GET', url: `/payments/setup-complete?plan=${plan.id}` });
+    expect(back.statusCode).toBe(200);
+    expect(back.headers['content-type']).toContain('text/html');
 
     const detail = (
       await t.app.inject({ method: 'GET', url: `/api/payments/subscriptions/${plan.id}`, headers: a.auth })
