@@ -12,12 +12,11 @@ import { addDays, type BusinessDate, berlinDate, compareDates } from '../platfor
 import { newId } from '../platform/ids.ts';
 import type { HandlerContext, HandlerTable } from '../webhooks/handlers.ts';
 import { instalmentDueDate, instalmentNumberOf } from './plan-terms.ts';
-import { financingInstalments, financingPlans, type PlanRow } from './schema.ts';
+import { financingInstalments, financingPlans, hasEnded, type PlanRow } from './schema.ts';
 import {
   buyerOfPlan,
   createSetupSession,
   findPlan,
-  hasEnded,
   movePlanStatus,
   planIdempotency,
   planTags,

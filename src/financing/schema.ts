@@ -17,6 +17,44 @@ export const PLAN_STATUSES = [
 ] as const;
 export type PlanStatus = (typeof PLAN_STATUSES)[number];
 
+/** Statuses in which Stripe collects (or is about to) and the plan can still be paid off or canceled. */
+export const LIVE_STATUSES: readonly PlanStatus[] = [
+  'creating',
+  'awaiting_payment_method',
+  'scheduled',
+  'active',
+  'past_due',
+  'balloon_due',
+];
+/** Statuses a plan never leaves. */
+export const ENDED_STATUSES: readonly PlanStatus[] = ['completed', 'paid_off', 'canceled', 'ended_early'];
+
+/** How far along a plan is: an event may move it to an equal or later rank; ended plans do not move. */
+const RANK: Record<PlanStatus, number> = {
+  creating: 0,
+  awaiting_payment_method: 1,
+  scheduled: 2,
+  active: 3,
+  past_due: 3,
+  balloon_due: 4,
+  terminated_early: 5,
+  completed: 6,
+  paid_off: 6,
+  canceled: 6,
+  ended_early: 6,
+};
+
+/** Whether a plan may move from one status to another (active ⇄ past_due both ways; nothing leaves an end). */
+export function planMovesForward(from: PlanStatus, to: PlanStatus): boolean {
+  if (ENDED_STATUSES.includes(from)) return from === to;
+  return RANK[to] >= RANK[from];
+}
+
+/** Status names that say the plan no longer collects. */
+export function hasEnded(status: PlanStatus): boolean {
+  return ENDED_STATUSES.includes(status) || status === 'terminated_early';
+}
+
 /**
  * One payment of a plan as fixed at creation: the instalments Stripe collects (n = 1…M, monthly from the
  * start date) and, when there is one, the balloon (n = M + 1) that we invoice ourselves. Interest and

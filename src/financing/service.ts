@@ -8,22 +8,20 @@ import type { Scope } from '../auth/keys.ts';
 import { scopeKey } from '../auth/plugin.ts';
 import { type BuyerRow, buyers } from '../customers/schema.ts';
 import { BUYERS, getBuyerRow } from '../customers/service.ts';
-import { type InvoiceRow, invoices } from '../invoices/schema.ts';
+import { invoices } from '../invoices/schema.ts';
 import { issueInvoice, SEPA_DEBIT_LIMIT_CENTS } from '../invoices/service.ts';
 import { addDays, type BusinessDate, berlinDate, compareDates, daysBetween } from '../platform/dates.ts';
 import type { Db } from '../platform/db/index.ts';
 import type { ServiceDeps } from '../platform/deps.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.ts';
 import { newId } from '../platform/ids.ts';
-import { cents } from '../platform/money.ts';
 import { afterCursor, newestFirst, toPage } from '../platform/pagination.ts';
 import { collectionTags, tags, tenantFilter } from '../platform/tenancy.ts';
 import { wrapStripeError } from '../stripe/errors.ts';
 import { stripeIdempotencyKey } from '../stripe/idempotency.ts';
-import { checkTerminationAllowed, type TerminationCheck } from './arrears.ts';
+import type { TerminationCheck } from './arrears.ts';
 import { QuoteInputError } from './errors.ts';
-import { payoffAmount } from './payoff.ts';
-import type { CreatePlanInput, PaymentStatus, PlanDetailView, PlanView } from './plan-schemas.ts';
+import type { CreatePlanInput, PlanDetailView, PlanView } from './plan-schemas.ts';
 import {
   balloonOf,
   collectionPhases,
@@ -33,15 +31,18 @@ import {
   termsFromQuote,
   termsFromRate,
 } from './plan-terms.ts';
-import { monthlyPriceFor, productForModel } from './products.ts';
-import { calculateQuote, type Quote, type QuoteInput, type ScheduleRow } from './quote.ts';
 import {
-  financingInstalments,
-  financingPlans,
-  type PlannedPayment,
-  type PlanRow,
-  type PlanStatus,
-} from './schema.ts';
+  emptyInvoices,
+  invoicesOfPlans,
+  paymentStates,
+  planPayoff,
+  planTermination,
+  toPlanDetail,
+  toPlanView,
+} from './plan-views.ts';
+import { monthlyPriceFor, productForModel } from './products.ts';
+import { calculateQuote, type Quote, type QuoteInput } from './quote.ts';
+import { financingPlans, LIVE_STATUSES, type PlanRow, type PlanStatus, planMovesForward } from './schema.ts';
 
 /** The cache collection name of financing plans (invoices/events.ts invalidates `financing:<planId>` too). */
 export const FINANCING = 'financing';
@@ -50,38 +51,6 @@ export const FINANCING = 'financing';
 export const BALLOON_NOTICE_DAYS = 14;
 /** Days to pay the payoff invoice. */
 export const PAYOFF_DAYS_UNTIL_DUE = 14;
-
-/** Statuses in which Stripe collects (or is about to) and the plan can still be paid off or canceled. */
-const LIVE: readonly PlanStatus[] = [
-  'creating',
-  'awaiting_payment_method',
-  'scheduled',
-  'active',
-  'past_due',
-  'balloon_due',
-];
-const ENDED: readonly PlanStatus[] = ['completed', 'paid_off', 'canceled', 'ended_early'];
-
-/** How far along a plan is: an event may move it to an equal or later rank; ended plans do not move. */
-const RANK: Record<PlanStatus, number> = {
-  creating: 0,
-  awaiting_payment_method: 1,
-  scheduled: 2,
-  active: 3,
-  past_due: 3,
-  balloon_due: 4,
-  terminated_early: 5,
-  completed: 6,
-  paid_off: 6,
-  canceled: 6,
-  ended_early: 6,
-};
-
-/** Whether a plan may move from one status to another (active ⇄ past_due both ways; nothing leaves an end). */
-export function planMovesForward(from: PlanStatus, to: PlanStatus): boolean {
-  if (ENDED.includes(from)) return from === to;
-  return RANK[to] >= RANK[from];
-}
 
 /** Everything a change to this plan must invalidate: the plan, the dealer's lists, the buyer, the vehicle. */
 export function planTags(plan: Pick<PlanRow, 'id' | 'dealerId' | 'buyerId' | 'vehicleId'>): string[] {
@@ -97,7 +66,6 @@ export function planTags(plan: Pick<PlanRow, 'id' | 'dealerId' | 'buyerId' | 've
 export const planIdempotency = (plan: { id: string }, effect: string) => ({
   idempotencyKey: stripeIdempotencyKey('financing-plan', plan.id, effect),
 });
-const idem = planIdempotency;
 
 /** Today in Berlin by the injected clock. */
 function today(deps: ServiceDeps): BusinessDate {
@@ -124,210 +92,6 @@ export function quoteFor(input: QuoteInput, prefix = 'body'): Quote {
     if (err instanceof QuoteInputError) throw quoteValidationError(err, prefix);
     throw err;
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Views and payment states
-
-/** A plan's invoices: its instalments by number, its balloon and payoff invoices. */
-export interface PlanInvoices {
-  instalments: Map<number, Array<InvoiceRow & { lastFailedAt: Date | null }>>;
-  balloon: InvoiceRow[];
-  payoff: InvoiceRow[];
-}
-
-const emptyInvoices = (): PlanInvoices => ({ instalments: new Map(), balloon: [], payoff: [] });
-
-/** The invoices of several plans, in one query. */
-export async function invoicesOfPlans(db: Db, planIds: string[]): Promise<Map<string, PlanInvoices>> {
-  const result = new Map<string, PlanInvoices>(planIds.map((id) => [id, emptyInvoices()]));
-  if (planIds.length === 0) return result;
-  const rows = await db
-    .select({ invoice: invoices, n: financingInstalments.n, lastFailedAt: financingInstalments.lastFailedAt })
-    .from(invoices)
-    .leftJoin(financingInstalments, eq(financingInstalments.invoiceId, invoices.id))
-    .where(inArray(invoices.financingPlanId, planIds))
-    .orderBy(invoices.createdAt);
-  for (const { invoice, n, lastFailedAt } of rows) {
-    const planInvoices = result.get(invoice.financingPlanId ?? '');
-    if (!planInvoices) continue;
-    if (invoice.kind === 'balloon') planInvoices.balloon.push(invoice);
-    else if (invoice.kind === 'payoff') planInvoices.payoff.push(invoice);
-    else if (invoice.kind === 'instalment' && n !== null) {
-      const list = planInvoices.instalments.get(n) ?? [];
-      list.push({ ...invoice, lastFailedAt });
-      planInvoices.instalments.set(n, list);
-    }
-  }
-  return result;
-}
-
-const PREFERENCE: Record<PaymentStatus, number> = {
-  paid: 5,
-  processing: 4,
-  failed: 3,
-  open: 2,
-  upcoming: 1,
-  void: 0,
-};
-
-function invoiceStatus(invoice: InvoiceRow & { lastFailedAt?: Date | null }): PaymentStatus {
-  if (invoice.status === 'paid') return 'paid';
-  if (invoice.status === 'void') return 'void';
-  if (invoice.paymentProcessing) return 'processing';
-  if (invoice.status === 'uncollectible' || invoice.lastFailedAt) return 'failed';
-  return 'open';
-}
-
-/** One payment of the plan with where it stands. */
-export interface PaymentState {
-  payment: PlannedPayment;
-  status: PaymentStatus;
-  invoice: InvoiceRow | null;
-}
-
-/** Where each payment stands: from its invoice (the furthest one, if Stripe made several), else by date. */
-export function paymentStates(plan: PlanRow, planInvoices: PlanInvoices, on: BusinessDate): PaymentState[] {
-  return plan.payments.map((payment) => {
-    const candidates: InvoiceRow[] =
-      payment.kind === 'balloon' ? planInvoices.balloon : (planInvoices.instalments.get(payment.n) ?? []);
-    let best: { status: PaymentStatus; invoice: InvoiceRow } | undefined;
-    for (const invoice of candidates) {
-      const status = invoiceStatus(invoice);
-      if (!best || PREFERENCE[status] > PREFERENCE[best.status]) best = { status, invoice };
-    }
-    if (best) return { payment, ...best };
-    return { payment, status: payment.dueDate > on ? 'upcoming' : 'open', invoice: null };
-  });
-}
-
-/**
- * The payments still owed: every unpaid one while the plan runs; once it has ended, only those that were
- * invoiced (a canceled plan does not owe the instalments it will never bill).
- */
-function owedStates(plan: PlanRow, states: PaymentState[]): PaymentState[] {
-  const running = LIVE.includes(plan.status);
-  return states.filter((s) => s.status !== 'paid' && s.status !== 'void' && (running || s.invoice !== null));
-}
-
-function counts(plan: PlanRow, states: PaymentState[], on: BusinessDate) {
-  const paidCount = states.filter((s) => s.status === 'paid').length;
-  const owed = owedStates(plan, states);
-  const next = LIVE.includes(plan.status)
-    ? owed.find((s) => s.payment.dueDate >= on && s.status !== 'processing')
-    : undefined;
-  return { paidCount, remainingCount: owed.length, nextPaymentDate: next?.payment.dueDate ?? null };
-}
-
-/** Row → API view (counts as of `on`). */
-export function toPlanView(plan: PlanRow, planInvoices: PlanInvoices, on: BusinessDate): PlanView {
-  const balloon = balloonOf(plan.payments);
-  const states = paymentStates(plan, planInvoices, on);
-  return {
-    id: plan.id,
-    customerId: plan.buyerId,
-    dealerId: plan.dealerId,
-    vehicleId: plan.vehicleId,
-    vehicleModel: plan.vehicleModel,
-    monthlyRate: plan.monthlyRate,
-    startDate: plan.startDate,
-    durationMonths: plan.durationMonths,
-    paymentMethodTypes: plan.paymentMethodTypes,
-    status: plan.status,
-    ...(plan.status === 'awaiting_payment_method' && plan.setupUrl ? { setupUrl: plan.setupUrl } : {}),
-    stripeScheduleId: plan.stripeScheduleId,
-    stripeSubscriptionId: plan.stripeSubscriptionId,
-    balloon: balloon
-      ? {
-          amount: balloon.amount,
-          dueDate: balloon.dueDate,
-          invoiceId: planInvoices.balloon.find((i) => i.status !== 'void')?.id ?? null,
-        }
-      : null,
-    ...counts(plan, states, on),
-    ...(plan.quote ? { quote: plan.quote } : {}),
-    cancelReason: plan.cancelReason,
-    createdAt: plan.createdAt.toISOString(),
-  };
-}
-
-/** What paying the plan off on `on` costs: unpaid principal plus the interest of unpaid payments already due. */
-function payoffOf(states: PaymentState[], on: BusinessDate) {
-  // A payment in processing is on its way: it is not charged again (POST …/payoff waits until it settles).
-  const unpaid = states
-    .filter((s) => s.status !== 'paid' && s.status !== 'processing')
-    .map(
-      (s): ScheduleRow => ({
-        n: s.payment.n,
-        dueDate: s.payment.dueDate as BusinessDate,
-        payment: cents(s.payment.amount),
-        interest: cents(s.payment.interest),
-        principal: cents(s.payment.principal),
-        balance: cents(0),
-      }),
-    );
-  return payoffAmount(unpaid, 0, on);
-}
-
-/** The § 498 BGB facts of a plan. */
-function terminationOf(
-  plan: PlanRow,
-  states: PaymentState[],
-  on: BusinessDate,
-  warningSentOn?: BusinessDate,
-): TerminationCheck {
-  const owed = new Set(owedStates(plan, states));
-  return checkTerminationAllowed({
-    nominalAmount: cents(
-      plan.quote?.financedAmount ?? plan.payments.reduce((sum, p) => sum + p.principal, 0),
-    ),
-    termMonths: plan.durationMonths,
-    instalments: states
-      .filter((s) => s.status === 'paid' || owed.has(s))
-      .map((s) => ({
-        n: s.payment.n,
-        dueDate: s.payment.dueDate as BusinessDate,
-        amountDue: cents(s.payment.amount),
-        amountPaid: cents(
-          s.status === 'paid' ? s.payment.amount : Math.min(s.invoice?.amountPaid ?? 0, s.payment.amount),
-        ),
-      })),
-    today: on,
-    ...(warningSentOn ? { warningSentOn } : {}),
-  });
-}
-
-/** The detail view: terms, every payment with its status, arrears, payoff today and the § 498 check. */
-export function toPlanDetail(plan: PlanRow, planInvoices: PlanInvoices, on: BusinessDate): PlanDetailView {
-  const states = paymentStates(plan, planInvoices, on);
-  const termination = terminationOf(plan, states, on);
-  const overdue = owedStates(plan, states).filter((s) => s.payment.dueDate < on);
-  const running = LIVE.includes(plan.status);
-  return {
-    ...toPlanView(plan, planInvoices, on),
-    schedule: states.map((s) => ({
-      n: s.payment.n,
-      kind: s.payment.kind,
-      dueDate: s.payment.dueDate,
-      amount: s.payment.amount,
-      interest: s.payment.interest,
-      principal: s.payment.principal,
-      status: s.status,
-      invoiceId: s.invoice?.id ?? null,
-      stripeInvoiceId: s.invoice?.stripeInvoiceId ?? null,
-    })),
-    arrears: {
-      amount: overdue.reduce(
-        (sum, s) => sum + s.payment.amount - Math.min(s.invoice?.amountPaid ?? 0, s.payment.amount),
-        0,
-      ),
-      count: overdue.length,
-      consecutiveMissed: termination.consecutiveMissed,
-    },
-    payoff: running ? { asOf: on, ...payoffOf(states, on) } : null,
-    payoffInvoiceId: planInvoices.payoff.find((i) => i.status !== 'void')?.id ?? null,
-    termination,
-  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -409,7 +173,7 @@ export async function terminationCheckFor(
   const [plan] = await deps.db.select().from(financingPlans).where(eq(financingPlans.id, planId));
   if (!plan) throw new NotFoundError('Financing plan', planId);
   const planInvoices = (await invoicesOfPlans(deps.db, [plan.id])).get(plan.id) ?? emptyInvoices();
-  return terminationOf(plan, paymentStates(plan, planInvoices, on), on, options.warningSentOn);
+  return planTermination(plan, paymentStates(plan, planInvoices, on), on, options.warningSentOn);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -596,7 +360,7 @@ async function startCollection(
     })
     .where(and(eq(financingPlans.id, plan.id), eq(financingPlans.status, 'creating')))
     .returning();
-  return updated ?? (await reload(db, plan.id));
+  return updated ?? (await reloadPlan(db, plan.id));
 }
 
 /**
@@ -619,12 +383,13 @@ export async function createSetupSession(
         metadata: { financingPlanId: plan.id, kind: 'financing_setup' },
         setup_intent_data: { metadata: { financingPlanId: plan.id } },
       },
-      idem(plan, effect),
+      planIdempotency(plan, effect),
     )
     .catch(wrapStripeError);
 }
 
-async function reload(db: Db, id: string): Promise<PlanRow> {
+/** The plan as stored now. */
+export async function reloadPlan(db: Db, id: string): Promise<PlanRow> {
   const [row] = await db.select().from(financingPlans).where(eq(financingPlans.id, id));
   if (!row) throw new NotFoundError('Financing plan', id);
   return row;
@@ -710,7 +475,7 @@ export async function scheduleCollection(
           })),
           metadata,
         },
-        idem(current, `create-schedule:${start}`),
+        planIdempotency(current, `create-schedule:${start}`),
       )
       .catch(wrapStripeError));
   const subscription =
@@ -736,7 +501,7 @@ export async function scheduleCollection(
       ),
     )
     .returning();
-  return updated ?? (await reload(db, current.id));
+  return updated ?? (await reloadPlan(db, current.id));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -751,7 +516,7 @@ async function stopCollection(deps: ServiceDeps, plan: PlanRow): Promise<void> {
       .catch(wrapStripeError);
     if (schedule.status === 'not_started' || schedule.status === 'active') {
       await stripe.subscriptionSchedules
-        .cancel(schedule.id, { invoice_now: false, prorate: false }, idem(plan, 'cancel-schedule'))
+        .cancel(schedule.id, { invoice_now: false, prorate: false }, planIdempotency(plan, 'cancel-schedule'))
         .catch(wrapStripeError);
       return;
     }
@@ -762,7 +527,11 @@ async function stopCollection(deps: ServiceDeps, plan: PlanRow): Promise<void> {
       .catch(wrapStripeError);
     if (subscription.status !== 'canceled' && subscription.status !== 'incomplete_expired') {
       await stripe.subscriptions
-        .cancel(subscription.id, { invoice_now: false, prorate: false }, idem(plan, 'cancel-subscription'))
+        .cancel(
+          subscription.id,
+          { invoice_now: false, prorate: false },
+          planIdempotency(plan, 'cancel-subscription'),
+        )
         .catch(wrapStripeError);
     }
     return;
@@ -771,14 +540,14 @@ async function stopCollection(deps: ServiceDeps, plan: PlanRow): Promise<void> {
     const session = await stripe.checkout.sessions.retrieve(plan.setupSessionId).catch(wrapStripeError);
     if (session.status === 'open') {
       await stripe.checkout.sessions
-        .expire(session.id, {}, idem(plan, 'expire-setup'))
+        .expire(session.id, {}, planIdempotency(plan, 'expire-setup'))
         .catch(wrapStripeError);
     }
   }
 }
 
 /** Moves a plan's status if that goes forward; returns the row as it is afterwards. */
-async function moveStatus(
+export async function movePlanStatus(
   db: Db,
   plan: PlanRow,
   to: PlanStatus,
@@ -791,7 +560,7 @@ async function moveStatus(
     .set({ ...set, status: to, updatedAt: now })
     .where(and(eq(financingPlans.id, plan.id), eq(financingPlans.status, plan.status)))
     .returning();
-  return updated ?? (await reload(db, plan.id));
+  return updated ?? (await reloadPlan(db, plan.id));
 }
 
 /**
@@ -803,7 +572,7 @@ async function moveStatus(
  */
 export async function payOffPlan(deps: ServiceDeps, scope: Scope, id: string): Promise<PlanDetailView> {
   let plan = await getPlanRow(deps, scope, id);
-  if (plan.status !== 'terminated_early' && !LIVE.includes(plan.status)) {
+  if (plan.status !== 'terminated_early' && !LIVE_STATUSES.includes(plan.status)) {
     if (plan.status === 'paid_off') return financingPlanDetail(deps, plan);
     throw new ConflictError(
       `The plan has ended (${plan.status}); there is nothing to pay off.`,
@@ -819,7 +588,7 @@ export async function payOffPlan(deps: ServiceDeps, scope: Scope, id: string): P
       'payment_processing',
     );
   }
-  plan = await moveStatus(deps.db, plan, 'terminated_early', { endedAt: plan.endedAt ?? now }, now);
+  plan = await movePlanStatus(deps.db, plan, 'terminated_early', { endedAt: plan.endedAt ?? now }, now);
   await deps.cache.invalidateTags(planTags(plan));
   if (plan.status !== 'terminated_early') return financingPlanDetail(deps, plan);
 
@@ -830,7 +599,11 @@ export async function payOffPlan(deps: ServiceDeps, scope: Scope, id: string): P
   );
   for (const invoice of toVoid) {
     await deps.stripe.invoices
-      .voidInvoice(invoice.stripeInvoiceId as string, {}, idem(plan, `void:${invoice.stripeInvoiceId}`))
+      .voidInvoice(
+        invoice.stripeInvoiceId as string,
+        {},
+        planIdempotency(plan, `void:${invoice.stripeInvoiceId}`),
+      )
       .catch(wrapStripeError);
   }
   if (toVoid.length > 0) {
@@ -848,7 +621,7 @@ export async function payOffPlan(deps: ServiceDeps, scope: Scope, id: string): P
       );
   }
   const after = (await invoicesOfPlans(deps.db, [plan.id])).get(plan.id) ?? emptyInvoices();
-  const { total } = payoffOf(paymentStates(plan, after, on), on);
+  const { total } = planPayoff(paymentStates(plan, after, on), on);
   if (total > 0) {
     await issueInvoice(deps, {
       dealerId: plan.dealerId,
@@ -862,10 +635,10 @@ export async function payOffPlan(deps: ServiceDeps, scope: Scope, id: string): P
       requestKey: `financing:${plan.id}:payoff`,
     });
   } else {
-    plan = await moveStatus(deps.db, plan, 'paid_off', {}, now);
+    plan = await movePlanStatus(deps.db, plan, 'paid_off', {}, now);
   }
   await deps.cache.invalidateTags(planTags(plan));
-  return financingPlanDetail(deps, await reload(deps.db, plan.id));
+  return financingPlanDetail(deps, await reloadPlan(deps.db, plan.id));
 }
 
 /**
@@ -879,11 +652,11 @@ export async function cancelPlan(
   reason: string,
 ): Promise<PlanDetailView> {
   let plan = await getPlanRow(deps, scope, id);
-  if (plan.status !== 'canceled' && !LIVE.includes(plan.status)) {
+  if (plan.status !== 'canceled' && !LIVE_STATUSES.includes(plan.status)) {
     throw new ConflictError(`The plan has ended (${plan.status}); it cannot be canceled.`, 'plan_ended');
   }
   const now = new Date(deps.clock.now());
-  plan = await moveStatus(
+  plan = await movePlanStatus(
     deps.db,
     plan,
     'canceled',
@@ -982,22 +755,14 @@ export async function settlePlan(deps: ServiceDeps, db: Db, plan: PlanRow): Prom
   const now = new Date(deps.clock.now());
   if (plan.status === 'terminated_early') {
     return planInvoices.payoff.some((i) => i.status === 'paid')
-      ? moveStatus(db, plan, 'paid_off', {}, now)
+      ? movePlanStatus(db, plan, 'paid_off', {}, now)
       : plan;
   }
   const states = paymentStates(plan, planInvoices, berlinDate(deps.clock.now()));
   const instalmentsPaid = states.every((s) => s.payment.kind !== 'instalment' || s.status === 'paid');
   const balloonPaid = states.every((s) => s.payment.kind !== 'balloon' || s.status === 'paid');
   const to: PlanStatus = !instalmentsPaid ? 'past_due' : balloonPaid ? 'completed' : 'balloon_due';
-  return moveStatus(db, plan, to, {}, now);
-}
-
-/** For the event handlers: move a plan's status (forward only) with extra fields. */
-export { moveStatus as movePlanStatus, reload as reloadPlan };
-
-/** Status names that say the plan no longer collects. */
-export function hasEnded(status: PlanStatus): boolean {
-  return ENDED.includes(status) || status === 'terminated_early';
+  return movePlanStatus(db, plan, to, {}, now);
 }
 
 /** The buyer of a plan (for handlers, which are not called in a caller's scope). */
