@@ -50,6 +50,21 @@ describe('POST /api/payments/financing/quote', () => {
     ]);
   });
 
+  it('is documented in OpenAPI with the plan routes', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/openapi.json' });
+    expect(res.statusCode).toBe(200);
+    const paths = Object.keys(res.json().paths);
+    for (const path of [
+      '/api/payments/financing/quote',
+      '/api/payments/subscriptions',
+      '/api/payments/subscriptions/{id}',
+      '/api/payments/subscriptions/{id}/payoff',
+      '/api/payments/subscriptions/{id}/cancel',
+    ]) {
+      expect(paths).toContain(path);
+    }
+  });
+
   it('is open to every authenticated caller, and to nobody else', async () => {
     expect((await quote(publicCase, t.admin)).statusCode).toBe(200);
     expect((await quote(publicCase, {})).statusCode).toBe(401);
