@@ -59,10 +59,15 @@ export function postPlan(
   });
 }
 
-/** Waits until the emulator has delivered its webhooks and the inbox has applied them. */
+/**
+ * Waits until the emulator has delivered its webhooks and the inbox has applied them — a few rounds, since
+ * handlers call Stripe too (a setup completion creates the schedule, whose events come back).
+ */
 export async function settle(t: TestApp): Promise<void> {
-  await t.emulator.drainWebhooks();
-  await t.app.inbox.drain();
+  for (let round = 0; round < 3; round++) {
+    await t.emulator.drainWebhooks();
+    await t.app.inbox.drain();
+  }
 }
 
 /** Moves the offline clock through POST /api/dev/advance-time (events processed, clock jobs run). */

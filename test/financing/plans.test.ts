@@ -640,6 +640,36 @@ describe('financing plans: POST/GET /api/payments/subscriptions', () => {
     expect(await schedulesOf(buyer.stripeCustomerId)).toHaveLength(0);
   });
 
+  it('a payment method given after the start date starts the plan today, every due date moved', async () => {
+    const buyer = await createBuyer(t, a);
+    const created = (
+      await postPlan(t, a, {
+        customerId: buyer.id,
+        vehicleId: buyer.vehicleId,
+        vehicleModel: 'Home',
+        monthlyRate: 99_000,
+        startDate: todayOf(t),
+        durationMonths: 3,
+      })
+    ).json();
+    expect(created.status).toBe('awaiting_payment_method');
+    await advanceDays(t, 3);
+    const waiting = await detailOf(created.id);
+    const session = (
+      await t.stripe.checkout.sessions.list({ customer: buyer.stripeCustomerId, limit: 10 })
+    ).data.find((s) => s.url === waiting.setupUrl);
+    await completeCheckout(t, session!.id, 'card');
+    await settle(t);
+    const started = await detailOf(created.id);
+    const today = todayOf(t);
+    expect(started).toMatchObject({ status: 'active', startDate: today, paidCount: 1, remainingCount: 2 });
+    expect(started.schedule.map((r: { dueDate: string }) => r.dueDate)).toEqual([
+      today,
+      addMonths(today, 1),
+      addMonths(today, 2),
+    ]);
+  });
+
   it('lists page by page, newest first', async () => {
     const page = async (query: string) =>
       (
