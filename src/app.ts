@@ -17,6 +17,7 @@ import { dunningEventHandlers } from './dunning/events.ts';
 import { OutboxOnlyMailer } from './dunning/mailer.ts';
 import { dunningRoutes } from './dunning/routes.ts';
 import { dunningClockJob, letterSenders } from './dunning/scheduler.ts';
+import { SmtpMailer } from './dunning/smtp-mailer.ts';
 import { financingEventHandlers } from './financing/events.ts';
 import { financingRoutes } from './financing/routes.ts';
 import { financingPlansOfBuyer, issueDueBalloonInvoices } from './financing/service.ts';
@@ -151,8 +152,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorate('eventHandlers', eventHandlers);
   app.decorate('services', services);
   app.addHook('onClose', () => processor.stop());
-  // No SMTP settings exist yet: letters stay in the service for the admin (GET /api/admin/letters).
-  const outbox = new OutboxDispatcher(services, { ...letterSenders(new OutboxOnlyMailer()) });
+  // Without SMTP letters are filed for the admin only; with it they are e-mailed and filed (GET /api/admin/letters).
+  const mailer = deps.config.smtp ? new SmtpMailer(deps.config.smtp, deps.logger) : new OutboxOnlyMailer();
+  const outbox = new OutboxDispatcher(services, { ...letterSenders(mailer) });
   app.decorate('outbox', outbox);
   app.addHook('onClose', () => outbox.stop());
   const clockJobs = new ClockJobs(services, [

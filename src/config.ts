@@ -8,6 +8,34 @@ import path from 'node:path';
 /** Where money moves: the embedded emulator, Stripe test mode, or Stripe live mode. */
 export type StripeMode = 'offline' | 'test' | 'live';
 
+/** A mailbox: an address with an optional display name ("Reisemobile Nord Mahnwesen <mahnung@example.de>"). */
+export interface MailAddress {
+  /** Display name, shown by mail clients beside the address; absent for a plain address. */
+  name: string | undefined;
+  /** The addr-spec, e.g. mahnung@example.de. */
+  address: string;
+}
+
+/** Outgoing e-mail of dunning letters (SMTP_URL and friends). */
+export interface SmtpConfig {
+  /** Host of the SMTP server (from SMTP_URL). */
+  host: string;
+  /** Port (from SMTP_URL; default 587 for smtp://, 465 for smtps://). */
+  port: number;
+  /** smtps://: TLS from the first byte; smtp://: STARTTLS (required when logging in to a remote host). */
+  secure: boolean;
+  /** Login name, percent-decoded; absent → no AUTH (a relay that trusts our network). */
+  user: string | undefined;
+  /** Login password, percent-decoded; a secret (see secretsOf). */
+  password: string | undefined;
+  /** Sender of every letter (SMTP_FROM). */
+  from: MailAddress;
+  /** Where buyers' replies go, if not to the sender (SMTP_REPLY_TO). */
+  replyTo: MailAddress | undefined;
+  /** Blind copies of every letter, e.g. the dealer's archive mailbox (SMTP_BCC, comma-separated). */
+  bcc: string[];
+}
+
 /** The validated configuration of one service instance. */
 export interface Config {
   /** offline: embedded emulator + PGlite; test: Stripe test mode; live: Stripe live mode + Postgres. */
@@ -26,6 +54,8 @@ export interface Config {
   adminApiKey: string | undefined;
   /** Base URL buyers are sent back to, e.g. after paying a link (PUBLIC_BASE_URL). */
   publicBaseUrl: string;
+  /** SMTP delivery of dunning letters; absent → letters stay in the admin outbox (GET /api/admin/letters). */
+  smtp: SmtpConfig | undefined;
   stripe: {
     /** Secret key used by the SDK; in offline mode a fixed test key the emulator accepts. */
     secretKey: string;
@@ -97,6 +127,126 @@ function parseUrl(env: Env, name: string, protocols: string[]): string | undefin
     throw new ConfigError(name, `must start with ${protocols.join(' or ')}, got ${url.protocol}.`);
   }
   return raw;
+}
+
+// Deliberately narrower than RFC 5322: an ASCII local part and a domain of at least two labels
+// (letters of any script, so Umlaut domains pass; nodemailer encodes them).
+const MAIL_ADDRESS_RE =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)+$/u;
+const NAMED_ADDRESS_RE = /^(.*?)\s*<([^<>]*)>$/s;
+
+/** Parses "Name <address>" or a plain address; the name may be quoted (it may then hold a comma). */
+function parseMailbox(name: string, raw: string): MailAddress {
+  const fix = 'Use "Name <mahnung@example.de>" or a plain address.';
+  const named = NAMED_ADDRESS_RE.exec(raw);
+  let display = (named?.[1] ?? '').trim();
+  const address = (named ? (named[2] ?? '') : raw).trim();
+  if (display.length >= 2 && display.startsWith('"') && display.endsWith('"')) {
+    display = display.slice(1, -1).trim();
+  }
+  if (!MAIL_ADDRESS_RE.test(address)) {
+    throw new ConfigError(name, `is not an e-mail address (got "${address}"). ${fix}`);
+  }
+  // A line break would let the value write mail headers of its own.
+  if (/[\r\n<>"]/.test(display)) {
+    throw new ConfigError(name, `has a display name with a line break, quote or angle bracket. ${fix}`);
+  }
+  return { name: display || undefined, address };
+}
+
+function safeDecode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new ConfigError('SMTP_URL', 'has a malformed %-escape (write % itself as %25).');
+  }
+}
+
+/**
+ * SMTP_URL and its companions. The URL holds the password, so no message here ever repeats the URL.
+ * A companion set without SMTP_URL is refused: letters would silently stay unsent.
+ */
+function resolveSmtp(env: Env): SmtpConfig | undefined {
+  const raw = nonEmpty(env, 'SMTP_URL');
+  const from = nonEmpty(env, 'SMTP_FROM');
+  const replyTo = nonEmpty(env, 'SMTP_REPLY_TO');
+  const bcc = nonEmpty(env, 'SMTP_BCC');
+  if (raw === undefined) {
+    const companions = { SMTP_FROM: from, SMTP_REPLY_TO: replyTo, SMTP_BCC: bcc };
+    const orphan = Object.entries(companions).find(([, value]) => value !== undefined)?.[0];
+    if (orphan) {
+      throw new ConfigError(
+        'SMTP_URL',
+        `is required when ${orphan} is set (e.g. smtps://user:password@mail.example.de:465); unset ${orphan} to keep letters in the admin outbox.`,
+      );
+    }
+    return undefined;
+  }
+  const shape =
+    'smtp://user:password@mail.example.de:587 (STARTTLS) or smtps://user:password@mail.example.de:465 (TLS)';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(
+      'SMTP_URL',
+      `is not a URL. Expected ${shape}; percent-encode special characters in the password.`,
+    );
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
+    throw new ConfigError(
+      'SMTP_URL',
+      `must start with smtp:// or smtps://, got ${url.protocol}//. Expected ${shape}.`,
+    );
+  }
+  // smtp: is not a WHATWG "special" scheme, so the host stays percent-encoded (an Umlaut domain) and
+  // an IPv6 literal keeps its brackets; nodemailer wants neither.
+  const host = safeDecode(url.hostname).replace(/^\[(.*)\]$/, '$1');
+  if (!host) throw new ConfigError('SMTP_URL', `has no host. Expected ${shape}.`);
+  if (url.port === '0') throw new ConfigError('SMTP_URL', `has port 0. Expected ${shape}.`);
+  if ((url.pathname !== '' && url.pathname !== '/') || url.search || url.hash) {
+    throw new ConfigError(
+      'SMTP_URL',
+      `must end after host and port (no path or ?options: the scheme decides TLS; percent-encode / ? # in the password). Expected ${shape}.`,
+    );
+  }
+  const user = url.username ? safeDecode(url.username) : undefined;
+  const password = url.password ? safeDecode(url.password) : undefined;
+  if ((user === undefined) !== (password === undefined)) {
+    throw new ConfigError(
+      'SMTP_URL',
+      `needs both a user name and a password, or neither (for a relay without login). Expected ${shape}.`,
+    );
+  }
+  if (from === undefined) {
+    throw new ConfigError(
+      'SMTP_FROM',
+      'is required with SMTP_URL: the sender of the letters, e.g. "Reisemobile Nord Mahnwesen <mahnung@example.de>".',
+    );
+  }
+  const secure = url.protocol === 'smtps:';
+  return {
+    host,
+    port: url.port ? Number(url.port) : secure ? 465 : 587,
+    secure,
+    user,
+    password,
+    from: parseMailbox('SMTP_FROM', from),
+    replyTo: replyTo === undefined ? undefined : parseMailbox('SMTP_REPLY_TO', replyTo),
+    bcc: (bcc ?? '')
+      .split(',')
+      .map((a) => a.trim())
+      .filter(Boolean)
+      .map((a) => {
+        if (!MAIL_ADDRESS_RE.test(a)) {
+          throw new ConfigError(
+            'SMTP_BCC',
+            `is not a list of e-mail addresses (got "${a}"). Use plain addresses separated by commas, e.g. archiv@example.de.`,
+          );
+        }
+        return a;
+      }),
+  };
 }
 
 /** Decides the mode from STRIPE_MODE and the keys present. */
@@ -221,6 +371,7 @@ export function loadConfig(env: Env): Config {
     redisUrl: parseUrl(env, 'REDIS_URL', ['redis:', 'rediss:']),
     adminApiKey,
     publicBaseUrl: parseUrl(env, 'PUBLIC_BASE_URL', ['http:', 'https:']) ?? `http://${host}:${port}`,
+    smtp: resolveSmtp(env),
     stripe: {
       secretKey: keys.secretKey,
       publishableKey: keys.publishableKey,
@@ -236,6 +387,10 @@ export function secretsOf(config: Config): string[] {
   if (config.databaseUrl) {
     const password = new URL(config.databaseUrl).password;
     if (password) values.push(decodeURIComponent(password), password);
+  }
+  if (config.smtp?.password) {
+    // The decoded form is what goes over the wire; the encoded one is how SMTP_URL usually spells it.
+    values.push(config.smtp.password, encodeURIComponent(config.smtp.password));
   }
   return values.filter((v): v is string => Boolean(v) && v !== OFFLINE_SECRET_KEY);
 }

@@ -1,8 +1,8 @@
 /**
- * How letters leave the service. There is no SMTP configuration yet (config.ts is the only reader of
- * the environment), so the app uses `OutboxOnlyMailer`: letters are kept as rows the admin reads at
- * GET /api/admin/letters and prints or forwards from the PDF. An SMTP mailer implements the same
- * interface; the outbox delivers to it at-least-once, with `dedupeKey` as the stable Message-ID.
+ * How letters leave the service. With SMTP configured (SMTP_URL, see config.ts) the app uses
+ * `SmtpMailer` (smtp-mailer.ts); without it `OutboxOnlyMailer`: letters are kept as rows the admin reads
+ * at GET /api/admin/letters and prints or forwards from the PDF. Either way the letter row is the record;
+ * the outbox delivers at-least-once, with `dedupeKey` as the stable Message-ID.
  */
 
 /** A letter ready to go out. */
