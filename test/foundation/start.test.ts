@@ -11,7 +11,6 @@ import Stripe from 'stripe';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -31,7 +30,8 @@ interface Running {
 
 function run(args: string[], env: Record<string, string>): Running {
   // Only what a user's shell would pass: no DATABASE_URL/REDIS_URL from the CI run, so it really runs offline.
-  const child = spawn(TSX, args, {
+  // One process, as `npm start` runs it (node --import tsx), so SIGTERM reaches the service itself.
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -48,7 +48,7 @@ function run(args: string[], env: Record<string, string>): Running {
 }
 
 async function waitFor(r: Running, text: string | RegExp): Promise<void> {
-  for (let i = 0; i < 600; i++) {
+  for (let i = 0; i < 1800; i++) {
     const out = r.output();
     if (typeof text === 'string' ? out.includes(text) : text.test(out)) return;
     if (r.child.exitCode !== null) throw new Error(`exited early:\n${out}`);
@@ -113,7 +113,7 @@ describe('npm start (offline) and npm run emulator', () => {
     expect(list.status).toBe(200);
     expect((await sdk.customers.retrieve(customer.id)).id).toBe(customer.id);
     expect(await stop(second)).toBe(0);
-  }, 90_000);
+  }, 240_000);
 
   it('runs the emulator alone for any Stripe SDK', async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'mp-emu-'));
@@ -130,7 +130,7 @@ describe('npm start (offline) and npm run emulator', () => {
       new Stripe('sk_live_notallowed1', { host: '127.0.0.1', port, protocol: 'http' }).products.list(),
     ).rejects.toThrow();
     expect(await stop(emu)).toBe(0);
-  }, 60_000);
+  }, 120_000);
 
   it('says in one line what is wrong: a live key offline, a taken port, an unusable data dir', async () => {
     const live = run(['src/main.ts'], { STRIPE_SECRET_KEY: 'sk_live_51Abcdefghijklmnop' });
@@ -165,5 +165,5 @@ describe('npm start (offline) and npm run emulator', () => {
     expect(await bad.exited).toBe(1);
     expect(bad.output()).toContain(file);
     expect(bad.output()).not.toMatch(/\n\s+at /);
-  }, 60_000);
+  }, 120_000);
 });
