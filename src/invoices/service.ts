@@ -3,7 +3,7 @@ import type Stripe from 'stripe';
 import type { Scope } from '../auth/keys.ts';
 import { scopeKey } from '../auth/plugin.ts';
 import { BUYERS, getBuyerRow } from '../customers/service.ts';
-import { type BusinessDate, berlinDate, formatGermanDate } from '../platform/dates.ts';
+import { berlinDate } from '../platform/dates.ts';
 import type { ServiceDeps } from '../platform/deps.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.ts';
 import { newId } from '../platform/ids.ts';
@@ -39,13 +39,11 @@ const KIND_LABEL: Record<InvoiceKind, string> = {
 };
 
 /**
- * The notice § 286 (3) BGB asks for on consumer invoices, so default starts 30 days after due date and receipt
- * at the latest; the calendar due date ("zahlbar bis") already puts the buyer in default without a reminder.
+ * The notice § 286 (3) BGB asks for on consumer invoices: without it, default against a consumer does not start by
+ * the 30-day rule. (The invoice's calendar due date — "zahlbar bis" — already starts it without a reminder.)
  */
-export function consumerDefaultNotice(dueDate: BusinessDate | null): string {
-  const payBy = dueDate ? `Zahlbar bis ${formatGermanDate(dueDate)}. ` : '';
-  return `${payBy}Hinweis gemäß § 286 Abs. 3 BGB: Sie kommen spätestens in Verzug, wenn Sie nicht innerhalb von 30 Tagen nach Fälligkeit und Zugang dieser Rechnung leisten.`;
-}
+export const CONSUMER_DEFAULT_NOTICE =
+  'Hinweis gemäß § 286 Abs. 3 BGB: Sie kommen spätestens in Verzug, wenn Sie nicht innerhalb von 30 Tagen nach Fälligkeit und Zugang dieser Rechnung leisten.';
 
 /** Row → API view. */
 export function toInvoiceView(row: InvoiceRow): InvoiceView {
