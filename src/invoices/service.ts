@@ -114,12 +114,7 @@ function stripeInvoiceParams(
       buyerId: row.buyerId,
       ...(row.financingPlanId ? { financingPlanId: row.financingPlanId } : {}),
     },
-    ...(buyerType === 'consumer'
-      ? {
-          footer:
-            'Hinweis gemäß § 286 Abs. 3 BGB: Sie kommen spätestens in Verzug, wenn Sie nicht innerhalb von 30 Tagen nach Fälligkeit und Zugang dieser Rechnung leisten.',
-        }
-      : {}),
+    ...(buyerType === 'consumer' ? { footer: CONSUMER_DEFAULT_NOTICE } : {}),
   };
 }
 
