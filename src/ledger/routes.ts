@@ -14,7 +14,23 @@ const vehicleView = z.object({
   paid: z.object({ settled: money, processing: money, reversed: money, net: money }),
   open: money,
   overdue: money,
-  nextDue: z.object({ date: z.string(), amount: money, invoiceId: z.string() }).nullable(),
+  nextDue: z
+    .object({
+      date: z.string(),
+      amount: money,
+      invoiceId: z.string().nullable(),
+      planId: z.string().nullable(),
+    })
+    .nullable(),
+  plans: z.array(
+    z.object({
+      id: z.string(),
+      status: z.string(),
+      monthlyRate: money,
+      durationMonths: z.number().int(),
+      contractTotal: money,
+    }),
+  ),
   invoices: z.array(
     z.object({
       id: z.string(),

@@ -1,5 +1,6 @@
 import { and, asc, eq, ne } from 'drizzle-orm';
 import type { Scope } from '../auth/keys.ts';
+import { financingPlans, hasEnded } from '../financing/schema.ts';
 import { invoices } from '../invoices/schema.ts';
 import { type BusinessDate, berlinDate, compareDates } from '../platform/dates.ts';
 import type { ServiceDeps } from '../platform/deps.ts';
@@ -26,7 +27,10 @@ export interface VehicleAccount {
   open: number;
   /** The part of `open` whose due date has passed. */
   overdue: number;
-  nextDue: { date: string; amount: number; invoiceId: string } | null;
+  /** The next payment the buyer owes: an open invoice's due date or a financing plan's next instalment. */
+  nextDue: { date: string; amount: number; invoiceId: string | null; planId: string | null } | null;
+  /** Financing plans of this vehicle, with what their contract adds up to. */
+  plans: { id: string; status: string; monthlyRate: number; durationMonths: number; contractTotal: number }[];
   invoices: {
     id: string;
     kind: string;
@@ -64,7 +68,7 @@ export async function vehicleAccount(
       { field: 'query.dealerId', message: 'required' },
     ]);
   }
-  const [invoiceRows, entries] = await Promise.all([
+  const [invoiceRows, entries, plans] = await Promise.all([
     deps.db
       .select()
       .from(invoices)
@@ -81,11 +85,27 @@ export async function vehicleAccount(
       .from(ledgerEntries)
       .where(and(eq(ledgerEntries.dealerId, dealerId), eq(ledgerEntries.vehicleId, vehicleId)))
       .orderBy(asc(ledgerEntries.occurredAt)),
+    deps.db
+      .select()
+      .from(financingPlans)
+      .where(
+        and(
+          eq(financingPlans.dealerId, dealerId),
+          eq(financingPlans.vehicleId, vehicleId),
+          ne(financingPlans.status, 'creating'),
+        ),
+      )
+      .orderBy(asc(financingPlans.createdAt)),
   ]);
-  if (invoiceRows.length === 0 && entries.length === 0) throw new NotFoundError('Vehicle', vehicleId);
+  if (invoiceRows.length === 0 && entries.length === 0 && plans.length === 0)
+    throw new NotFoundError('Vehicle', vehicleId);
 
   const today = berlinDate(deps.clock.now());
   const live = invoiceRows.filter((i) => i.status !== 'void');
+  // A running plan's agreed amount is its contract; an ended one's is what it actually billed (its invoices).
+  const runningPlans = new Set(plans.filter((p) => !hasEnded(p.status)).map((p) => p.id));
+  const agreedInvoices = live.filter((i) => !i.financingPlanId || !runningPlans.has(i.financingPlanId));
+  const planTotals = plans.map((p) => ({ plan: p, total: p.payments.reduce((sum, x) => sum + x.amount, 0) }));
   const open = live.filter((i) => i.status === 'open' || i.status === 'uncollectible');
   const settled = entries
     .filter((e) => e.amount > 0 && e.settlement === 'settled')
@@ -93,23 +113,56 @@ export async function vehicleAccount(
   const processingLedger = entries
     .filter((e) => e.amount > 0 && e.settlement === 'processing')
     .reduce((s, e) => s + e.amount, 0);
-  // Invoices with a SEPA debit under way are still open at Stripe; their remainder is money on its way.
+  // Invoices with a SEPA debit under way are still open at Stripe; their remainder is money on its way — unless
+  // the ledger already holds that debit as processing.
   const processingInvoices = open
-    .filter((i) => i.paymentProcessing)
+    .filter(
+      (i) =>
+        i.paymentProcessing && !entries.some((e) => e.invoiceId === i.id && e.settlement === 'processing'),
+    )
     .reduce((s, i) => s + i.amountRemaining, 0);
   const reversed = entries.filter((e) => e.amount < 0).reduce((s, e) => s + e.amount, 0);
   const dueOpen = open
     .filter((i) => !i.paymentProcessing && i.dueDate)
     .sort((a, b) => compareDates(a.dueDate as BusinessDate, b.dueDate as BusinessDate));
-  const next = dueOpen.find((i) => (i.dueDate as string) >= today) ?? null;
+  const billedDates = new Set(
+    invoiceRows.filter((i) => i.financingPlanId).map((i) => `${i.financingPlanId}:${i.dueDate}`),
+  );
+  const candidates: { date: string; amount: number; invoiceId: string | null; planId: string | null }[] = [
+    ...dueOpen
+      .filter((i) => (i.dueDate as string) >= today)
+      .map((i) => ({
+        date: i.dueDate as string,
+        amount: i.amountRemaining,
+        invoiceId: i.id,
+        planId: i.financingPlanId,
+      })),
+    ...plans
+      .filter((p) => runningPlans.has(p.id))
+      .flatMap((p) =>
+        p.payments
+          .filter((x) => x.dueDate >= today && !billedDates.has(`${p.id}:${x.dueDate}`))
+          .slice(0, 1)
+          .map((x) => ({ date: x.dueDate, amount: x.amount, invoiceId: null, planId: p.id })),
+      ),
+  ].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
   return {
     vehicleId,
     dealerId,
-    totalAgreed: live.reduce((s, i) => s + i.amount, 0),
+    totalAgreed:
+      agreedInvoices.reduce((s, i) => s + i.amount, 0) +
+      planTotals.filter((t) => runningPlans.has(t.plan.id)).reduce((s, t) => s + t.total, 0),
     paid: { settled, processing: processingLedger + processingInvoices, reversed, net: settled + reversed },
     open: open.filter((i) => !i.paymentProcessing).reduce((s, i) => s + i.amountRemaining, 0),
     overdue: dueOpen.filter((i) => (i.dueDate as string) < today).reduce((s, i) => s + i.amountRemaining, 0),
-    nextDue: next ? { date: next.dueDate as string, amount: next.amountRemaining, invoiceId: next.id } : null,
+    nextDue: candidates[0] ?? null,
+    plans: planTotals.map(({ plan, total }) => ({
+      id: plan.id,
+      status: plan.status,
+      monthlyRate: plan.monthlyRate,
+      durationMonths: plan.durationMonths,
+      contractTotal: total,
+    })),
     invoices: invoiceRows.map((i) => ({
       id: i.id,
       kind: i.kind,
