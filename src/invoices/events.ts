@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import { BUYERS } from '../customers/service.ts';
-import { recordLedgerFact, settleLedgerFact } from '../ledger/record.ts';
+import { recordLedgerFact, recordPayment } from '../ledger/record.ts';
 import { ledgerEntries } from '../ledger/schema.ts';
 import { collectionTags, TREASURY_TAG, tags } from '../platform/tenancy.ts';
 import type { HandlerContext, HandlerTable } from '../webhooks/handlers.ts';
@@ -86,36 +86,81 @@ export async function syncInvoice(ctx: HandlerContext, event: Stripe.Event): Pro
     .where(eq(invoices.id, row.id))
     .returning();
   const after = updated ?? row;
-  if (after.status === 'paid' && current.amount_paid > 0) {
-    // Paid through a PaymentIntent we already saw (SEPA processing, card): that entry is the payment — settle it.
-    // Paid without one (out of band, bank transfer): the invoice itself is the payment's source.
-    const payments = await ctx.tx
-      .select()
-      .from(ledgerEntries)
-      .where(and(eq(ledgerEntries.invoiceId, after.id), eq(ledgerEntries.effect, 'payment')));
-    if (payments.length > 0) {
-      for (const p of payments) await settleLedgerFact(ctx.tx, p, 'settled');
-    } else {
-      await recordLedgerFact(
+  if (after.status === 'paid' && current.amount_paid > 0)
+    await recordInvoicePaid(ctx, after, current, event, now);
+  invalidateFor(ctx, after);
+  return after;
+}
+
+/**
+ * The ledger side of a paid invoice. The PaymentIntents Stripe records as having paid it are the payments (an
+ * earlier failed attempt on the same PaymentIntent becomes settled; another PaymentIntent that failed stays failed).
+ * Paid without one (out of band, bank transfer from the cash balance): the invoice itself is the payment's source.
+ */
+async function recordInvoicePaid(
+  ctx: HandlerContext,
+  row: InvoiceRow,
+  invoice: Stripe.Invoice,
+  event: Stripe.Event,
+  now: Date,
+): Promise<void> {
+  const paidBy: { paymentIntent: string; amount: number }[] = [];
+  for await (const p of ctx.deps.stripe.invoicePayments.list({
+    invoice: invoice.id,
+    status: 'paid',
+    limit: 100,
+  })) {
+    const pi = p.payment.payment_intent;
+    if (pi) paidBy.push({ paymentIntent: typeof pi === 'string' ? pi : pi.id, amount: p.amount_paid ?? 0 });
+  }
+  const occurredAt = new Date((invoice.status_transitions?.paid_at ?? event.created) * 1000);
+  const base = {
+    dealerId: row.dealerId,
+    vehicleId: row.vehicleId,
+    buyerId: row.buyerId,
+    invoiceId: row.id,
+    kind: row.kind,
+  };
+  if (paidBy.length > 0) {
+    for (const p of paidBy) {
+      await recordPayment(
         ctx.tx,
         {
-          dealerId: after.dealerId,
-          vehicleId: after.vehicleId,
-          buyerId: after.buyerId,
-          invoiceId: after.id,
-          kind: after.kind,
-          amount: current.amount_paid,
+          ...base,
+          amount: p.amount,
           settlement: 'settled',
-          sourceId: current.id,
-          effect: 'paid',
-          occurredAt: new Date((current.status_transitions?.paid_at ?? event.created) * 1000),
+          sourceId: p.paymentIntent,
+          effect: 'payment',
+          occurredAt,
         },
         now,
       );
     }
+    return;
   }
-  invalidateFor(ctx, after);
-  return after;
+  const [settledPayment] = await ctx.tx
+    .select({ id: ledgerEntries.id })
+    .from(ledgerEntries)
+    .where(
+      and(
+        eq(ledgerEntries.invoiceId, row.id),
+        eq(ledgerEntries.effect, 'payment'),
+        eq(ledgerEntries.settlement, 'settled'),
+      ),
+    );
+  if (settledPayment) return;
+  await recordLedgerFact(
+    ctx.tx,
+    {
+      ...base,
+      amount: invoice.amount_paid,
+      settlement: 'settled',
+      sourceId: invoice.id,
+      effect: 'paid',
+      occurredAt,
+    },
+    now,
+  );
 }
 
 /** Invoice events this capability applies. */

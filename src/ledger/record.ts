@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, ne } from 'drizzle-orm';
 import type { Db } from '../platform/db/index.ts';
 import { newId } from '../platform/ids.ts';
 import { type LedgerKind, ledgerEntries } from './schema.ts';
@@ -37,35 +37,35 @@ export async function recordLedgerFact(db: Db, fact: LedgerFact, now: Date): Pro
 }
 
 /**
- * Moves a payment's settlement forward (processing → settled or failed); the one change a ledger entry allows,
- * since SEPA money is only known to be good days after it was initiated. Never moves a settled or failed entry.
+ * Moves a payment's settlement on: processing → settled or failed, and a failed attempt → processing or settled when
+ * the same PaymentIntent is tried again (Stripe retries an invoice on its PaymentIntent). A settled payment never
+ * changes here: money taken back later is its own entry (refund, dispute). The one change a ledger entry allows.
  */
 export async function settleLedgerFact(
   db: Db,
   source: { sourceId: string; effect: string },
-  outcome: 'settled' | 'failed',
+  outcome: 'processing' | 'settled' | 'failed',
   reasonCode?: string | null,
 ): Promise<void> {
   await db
     .update(ledgerEntries)
-    .set({ settlement: outcome, ...(reasonCode ? { reasonCode } : {}) })
+    .set({ settlement: outcome, reasonCode: outcome === 'failed' ? (reasonCode ?? null) : null })
     .where(
       and(
         eq(ledgerEntries.sourceId, source.sourceId),
         eq(ledgerEntries.effect, source.effect),
-        eq(ledgerEntries.settlement, 'processing'),
+        ne(ledgerEntries.settlement, 'settled'),
+        ne(ledgerEntries.settlement, outcome),
       ),
     );
 }
 
 /**
- * Records a payment at its current settlement: the first sighting inserts it, a later one only moves its
- * settlement forward. Every path that sees the same payment (checkout session, payment intent, invoice) calls this
- * with the same source, so the payment is counted once however many events announce it.
+ * Records a payment at its current settlement: the first sighting inserts it, a later one moves its settlement on
+ * (see settleLedgerFact). Every path that sees the same payment (checkout session, payment intent, invoice) calls
+ * this with the same source, so the payment is counted once however many events announce it.
  */
 export async function recordPayment(db: Db, fact: LedgerFact, now: Date): Promise<void> {
   const isNew = await recordLedgerFact(db, fact, now);
-  if (!isNew && fact.settlement !== 'processing') {
-    await settleLedgerFact(db, fact, fact.settlement, fact.reasonCode);
-  }
+  if (!isNew) await settleLedgerFact(db, fact, fact.settlement, fact.reasonCode);
 }

@@ -208,4 +208,54 @@ describe('POST /api/payments/invoices', () => {
       paid: { settled: 18_000_000, processing: 0 },
     });
   });
+
+  it('a debit that fails and a second attempt that succeeds count once, as settled', async () => {
+    const created = (
+      await post({
+        customerId: consumer.id,
+        vehicleId: 'VIN-RETRY',
+        kind: 'other',
+        amount: 500_000,
+        description: 'Zubehör',
+      })
+    ).json();
+    const sepa = async (iban: string) => {
+      const pm = await t.stripe.paymentMethods.create({
+        type: 'sepa_debit',
+        sepa_debit: { iban },
+        billing_details: { name: 'Erika Mustermann', email: 'erika@example.de' },
+      });
+      await t.stripe.paymentMethods.attach(pm.id, { customer: consumer.stripeCustomerId });
+      return pm.id;
+    };
+    const settle = async () => {
+      await t.app.inject({
+        method: 'POST',
+        url: '/api/dev/advance-time',
+        headers: t.admin,
+        payload: { days: 1 },
+      });
+      await t.emulator.drainWebhooks();
+      await t.app.inbox.drain();
+    };
+    await t.stripe.invoices
+      .pay(created.stripeInvoiceId, { payment_method: await sepa('DE62370400440532013001') })
+      .catch(() => {});
+    await settle();
+    let vehicle = (
+      await t.app.inject({ url: '/api/payments/vehicles/VIN-RETRY', headers: dealer.auth })
+    ).json();
+    expect(vehicle.paid).toMatchObject({ settled: 0, processing: 0 });
+    expect(vehicle.open).toBe(500_000);
+
+    await t.stripe.invoices.pay(created.stripeInvoiceId, {
+      payment_method: await sepa('DE89370400440532013000'),
+    });
+    await settle();
+    expect((await t.stripe.invoices.retrieve(created.stripeInvoiceId)).status).toBe('paid');
+    vehicle = (await t.app.inject({ url: '/api/payments/vehicles/VIN-RETRY', headers: dealer.auth })).json();
+    expect(vehicle.paid).toMatchObject({ settled: 500_000, processing: 0, net: 500_000 });
+    expect(vehicle.open).toBe(0);
+    expect(vehicle.history.filter((h: { settlement: string }) => h.settlement === 'settled')).toHaveLength(1);
+  });
 });

@@ -80,6 +80,19 @@ describe('webhook chaos', () => {
       else if (roll < 0.7)
         await t.stripe.invoices.pay(inv.stripeInvoiceId, { payment_method: 'pm_card_visa' });
       else if (roll < 0.8) await t.stripe.invoices.voidInvoice(inv.stripeInvoiceId);
+      else if (roll < 0.9) {
+        // A debit that is returned, then the same invoice paid again: one payment, settled once.
+        const pm = await t.stripe.paymentMethods.create({
+          type: 'sepa_debit',
+          sepa_debit: { iban: 'DE62370400440532013001' },
+          billing_details: { name: 'Max Muster', email: 'max@example.de' },
+        });
+        const customer = (await t.stripe.invoices.retrieve(inv.stripeInvoiceId)).customer as string;
+        await t.stripe.paymentMethods.attach(pm.id, { customer });
+        await t.stripe.invoices.pay(inv.stripeInvoiceId, { payment_method: pm.id }).catch(() => {});
+        await t.emulator.advance(3600);
+        await t.stripe.invoices.pay(inv.stripeInvoiceId, { payment_method: 'pm_card_visa' });
+      }
     }
     const outcomes = ['card', 'sepa_success', 'sepa_failure'] as const;
     for (let l = 0; l < LINKS; l++) {
