@@ -8,11 +8,17 @@
  * so every letter repeats the same € 40, it never adds up.
  */
 import { Decimal } from 'decimal.js';
-import { type BusinessDate, compareDates, formatGermanDate } from '../platform/dates.ts';
+import { addDays, type BusinessDate, compareDates, formatGermanDate } from '../platform/dates.ts';
 import { type Cents, formatEuro, sumCents } from '../platform/money.ts';
 import { InvalidDunningInputError } from './errors.ts';
 import { type DebtorType, type DefaultInterest, INTEREST_MARGIN_POINTS } from './interest.ts';
-import { type Charge, type DunningLevel, type DunningPolicy, levelOf } from './policy.ts';
+import {
+  type Charge,
+  type DunningLevel,
+  type DunningPolicy,
+  LOAN_CALL_WARNING_DAYS,
+  levelOf,
+} from './policy.ts';
 
 /** The dealer (or MORELO) as creditor, with the account the buyer pays to. */
 export interface LetterCreditor {
@@ -59,6 +65,12 @@ export interface DunningLetterInput {
   /** The new payment deadline, usually `paymentDeadline(level, today)`. */
   deadline: BusinessDate;
   paymentLinkUrl?: string;
+  /**
+   * The last letter of a financing instalment whose § 498 BGB grounds hold today: it warns that the whole
+   * loan will be called unless the plan's arrears (all overdue instalments, not only this invoice) are
+   * paid within the deadline, which must give at least two weeks.
+   */
+  loanCallWarning?: { arrears: Cents };
   /** The letter's date. */
   today: BusinessDate;
 }
@@ -210,6 +222,20 @@ function validate(input: DunningLetterInput, level: DunningLevel | undefined): a
   if (!isValidIban(input.creditor.iban)) {
     issues.push({ path: 'creditor.iban', message: 'not a valid IBAN (checksum)' });
   }
+  if (input.loanCallWarning) {
+    if (input.level !== input.policy.levels.length) {
+      issues.push({ path: 'loanCallWarning', message: 'only the last letter warns that the loan is called' });
+    }
+    if (compareDates(input.deadline, addDays(input.today, LOAN_CALL_WARNING_DAYS)) < 0) {
+      issues.push({
+        path: 'deadline',
+        message: `§ 498 BGB: the warning must give at least ${LOAN_CALL_WARNING_DAYS} days`,
+      });
+    }
+    if (!Number.isSafeInteger(input.loanCallWarning.arrears) || input.loanCallWarning.arrears <= 0) {
+      issues.push({ path: 'loanCallWarning.arrears', message: 'must be whole cents above zero' });
+    }
+  }
   if (input.paymentLinkUrl !== undefined && safeUrl(input.paymentLinkUrl) === undefined) {
     issues.push({ path: 'paymentLinkUrl', message: 'must be an http(s) URL' });
   }
@@ -264,7 +290,14 @@ function bodyParagraphs(input: DunningLetterInput, isLast: boolean, totalDue: Ce
   const paragraphs = [
     `${opening} Der Betrag war am ${due} fällig; seit dem Folgetag befinden Sie sich im Zahlungsverzug. Wir fordern Sie auf, den unten aufgestellten Gesamtbetrag von ${formatEuro(totalDue)} bis zum ${deadline} zu zahlen.`,
   ];
-  if (isLast) {
+  if (isLast && input.loanCallWarning) {
+    // § 498 Abs. 1 BGB: the deadline for the arrears with the declaration that the whole debt will be
+    // demanded otherwise, and (S. 2) the offer to talk about an amicable settlement.
+    paragraphs.push(
+      `Dies ist unsere letzte Mahnung. Aus Ihrem Finanzierungsvertrag sind derzeit Raten über insgesamt ${formatEuro(input.loanCallWarning.arrears)} rückständig. Gemäß § 498 BGB setzen wir Ihnen eine Frist von zwei Wochen bis zum ${deadline}, diesen rückständigen Betrag zu zahlen. Geht er nicht fristgerecht bei uns ein, werden wir den Darlehensvertrag kündigen und die gesamte Restschuld auf einmal von Ihnen verlangen.`,
+      'Gern sprechen wir mit Ihnen über eine einverständliche Regelung, etwa eine Stundung oder angepasste Raten. Bitte melden Sie sich dazu bei uns.',
+    );
+  } else if (isLast) {
     const steps: string[] = [];
     if (policy.escalation.options.includes('collection'))
       steps.push('die Forderung einem Inkassounternehmen übergeben');

@@ -16,6 +16,11 @@ export interface OutgoingLetter {
   html: string;
   pdf: Buffer;
   pdfFilename: string;
+  /**
+   * The letter prints placeholder creditor data (no bank account of the dealer's yet): a mailer must not
+   * send it to the buyer, who would be asked to pay into an account that is not the dealer's.
+   */
+  creditorPlaceholder: boolean;
 }
 
 /** What happened to a letter. */

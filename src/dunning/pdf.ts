@@ -115,3 +115,13 @@ export function renderTextPdf(title: string, text: string): Buffer {
   out.push(...ascii(xref));
   return Buffer.from(out);
 }
+
+/**
+ * The file name of a letter's PDF, as attachment and download: `Mahnung-<invoice number>-<level>.pdf`, so a
+ * buyer's or clerk's downloads folder says which invoice and which letter it is. The number keeps only
+ * characters safe in a file name and a Content-Disposition header.
+ */
+export function letterPdfFilename(invoiceNumber: string, level: number): string {
+  const safe = invoiceNumber.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || 'Rechnung';
+  return `Mahnung-${safe}-${level}.pdf`;
+}

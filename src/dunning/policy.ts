@@ -193,6 +193,31 @@ export function levelOf(policy: DunningPolicy, level: number): DunningLevel | un
   return policy.levels[level - 1];
 }
 
+/**
+ * § 498 Abs. 1 Nr. 2 BGB: the whole of a consumer loan may be called only after a two-week deadline set
+ * with the warning that it will be. arrears.ts counts the same 14 days from the letter's date.
+ */
+export const LOAN_CALL_WARNING_DAYS = 14;
+
+/**
+ * The policy for an invoice of a financing plan: its last letter is the § 498 warning, so it gives at
+ * least two weeks, and the decision after it waits until they have passed (the shipped ladder gives
+ * 10 days, which would not count as the warning). Applied when the case opens, so the buyer's dates
+ * stay what the letters said. Business buyers get the same two weeks: harmless, and one rule.
+ */
+export function financingPolicy(policy: DunningPolicy): DunningPolicy {
+  const last = policy.levels[policy.levels.length - 1];
+  if (!last || last.paymentDeadlineDays >= LOAN_CALL_WARNING_DAYS) return policy;
+  return parseDunningPolicy({
+    ...policy,
+    levels: [...policy.levels.slice(0, -1), { ...last, paymentDeadlineDays: LOAN_CALL_WARNING_DAYS }],
+    escalation: {
+      ...policy.escalation,
+      afterDaysFromLastLevel: Math.max(policy.escalation.afterDaysFromLastLevel, LOAN_CALL_WARNING_DAYS + 1),
+    },
+  });
+}
+
 /** One itemised charge in a letter. */
 export interface Charge {
   label: string;

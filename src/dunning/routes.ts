@@ -7,7 +7,7 @@ import { listQuery } from '../platform/pagination.ts';
 import { owningDealer } from '../platform/tenancy.ts';
 import { DEBTOR_TYPES } from './interest.ts';
 import { isValidIban } from './letter.ts';
-import { renderTextPdf } from './pdf.ts';
+import { letterPdfFilename, renderTextPdf } from './pdf.ts';
 import {
   creditorOf,
   describePolicy,
@@ -207,17 +207,11 @@ export async function dunningRoutes(app: FastifyInstance, opts: { deps: ServiceD
         tags: ['dunning'],
         summary: 'After the last letter: collection, court, write-off, or (financing) call the whole loan',
         description:
-          'write_off marks the Stripe invoice uncollectible. call_loan is allowed only when § 498 BGB holds (409 with the missing grounds otherwise) and needs the contract’s loan terms.',
+          'write_off marks the Stripe invoice uncollectible. call_loan (an instalment of a financing plan only) is judged on the plan itself — its nominal amount, term and every instalment — and on the § 498 warning the plan’s last letters carried; it is allowed only when § 498 BGB holds, else 409 `loan_call_not_allowed` with the missing grounds as details.',
         params: idParam,
         body: z.strictObject({
           action: z.enum(['collection', 'court', 'write_off', 'call_loan']),
           reason: reasonBody.shape.reason,
-          loan: z
-            .strictObject({
-              nominalAmount: z.number().int().positive(),
-              termMonths: z.number().int().min(1).max(120),
-            })
-            .optional(),
         }),
       },
     },
@@ -237,10 +231,15 @@ export async function dunningRoutes(app: FastifyInstance, opts: { deps: ServiceD
     },
     async (request, reply) => {
       const letterId = request.params.letterFile.replace(/\.pdf$/, '');
-      const letter = await getLetterRow(deps.db, request.scope, request.params.id, letterId);
+      const { letter, invoiceNumber } = await getLetterRow(
+        deps.db,
+        request.scope,
+        request.params.id,
+        letterId,
+      );
       return reply
         .header('content-type', 'application/pdf')
-        .header('content-disposition', `inline; filename="${letter.id}.pdf"`)
+        .header('content-disposition', `inline; filename="${letterPdfFilename(invoiceNumber, letter.level)}"`)
         .send(renderTextPdf(letter.subject, letter.bodyText));
     },
   );

@@ -12,12 +12,14 @@
  */
 import { and, asc, eq, gt, inArray, isNull, lt } from 'drizzle-orm';
 import { buyers } from '../customers/schema.ts';
+import { terminationCheckFor } from '../financing/service.ts';
 import { type InvoiceRow, invoices } from '../invoices/schema.ts';
 import { type BusinessDate, berlinDate } from '../platform/dates.ts';
 import type { Db } from '../platform/db/index.ts';
 import type { ServiceDeps } from '../platform/deps.ts';
+import { NotFoundError } from '../platform/errors.ts';
 import { newId } from '../platform/ids.ts';
-import { cents, sumCents } from '../platform/money.ts';
+import { type Cents, cents, sumCents } from '../platform/money.ts';
 import { enqueueOutbox, type OutboxDispatcher, type OutboxSenders } from '../platform/outbox.ts';
 import { readSetting, writeSetting } from '../platform/settings.ts';
 import { stripeIdempotencyKey } from '../stripe/idempotency.ts';
@@ -25,9 +27,9 @@ import { InvalidDunningInputError } from './errors.ts';
 import { businessFlatFee, calculateDefaultInterest, defaultStartForDueDate } from './interest.ts';
 import { renderDunningLetter } from './letter.ts';
 import type { Mailer } from './mailer.ts';
-import { renderTextPdf } from './pdf.ts';
+import { letterPdfFilename, renderTextPdf } from './pdf.ts';
 import { type DunningStep, paymentDeadline, planDunningStep, type SentLetter } from './plan.ts';
-import { feesUpToLevel, levelOf } from './policy.ts';
+import { feesUpToLevel, LOAN_CALL_WARNING_DAYS, levelOf } from './policy.ts';
 import { type CaseRow, dunningCases, dunningLetters } from './schema.ts';
 import {
   addressLines,
@@ -276,6 +278,7 @@ async function writeLetter(
   const fees = feesUpToLevel(c.policy, levelNumber);
   const flatFee = businessFlatFee(c.debtorType);
   const deadline = paymentDeadline(level, today);
+  const warning = await loanCallWarningFor(tx, deps, c, invoice, levelNumber, today);
   const letter = renderDunningLetter({
     level: levelNumber,
     policy: c.policy,
@@ -293,6 +296,7 @@ async function writeLetter(
     ...(flatFee > 0 ? { flatFee } : {}),
     deadline,
     ...(payment ? { paymentLinkUrl: payment.url } : {}),
+    ...(warning ? { loanCallWarning: { arrears: warning.arrears } } : {}),
     today,
   });
   const now = new Date(deps.clock.now());
@@ -348,11 +352,44 @@ async function writeLetter(
         totalDue: letter.totalDue,
         interest: level.chargesInterest ? interest.total : 0,
         creditorPlaceholder: placeholder,
+        // The record escalation reads: this letter is the § 498 warning (see checkCallLoan).
+        ...(warning ? { loanCallWarning: warning } : {}),
       },
     },
     now,
   );
   return true;
+}
+
+/**
+ * Whether this letter is the § 498 BGB warning: the last letter of a financing instalment, with the two
+ * weeks the financing policy gives (a case opened under an older policy may not have them), and only when
+ * the grounds (two consecutive instalments, the arrears threshold) hold today. Threatening to call a
+ * loan that may not be called would be an empty threat, and such a warning would not count anyway.
+ */
+async function loanCallWarningFor(
+  tx: Db,
+  deps: ServiceDeps,
+  c: CaseRow,
+  invoice: InvoiceRow,
+  levelNumber: number,
+  today: BusinessDate,
+): Promise<{ arrears: Cents; threshold: Cents; consecutiveMissed: number } | undefined> {
+  const level = levelOf(c.policy, levelNumber);
+  if (!invoice.financingPlanId || levelNumber !== c.policy.levels.length) return undefined;
+  if (!level || level.paymentDeadlineDays < LOAN_CALL_WARNING_DAYS) return undefined;
+  // Inside the case's transaction: on PGlite it is the only connection.
+  const check = await terminationCheckFor({ ...deps, db: tx }, invoice.financingPlanId, today).catch(
+    (err) => {
+      // A plan that cannot be read must not hold back the letter: it goes out as an ordinary last letter.
+      if (!(err instanceof NotFoundError)) throw err;
+      deps.log.warn({ caseId: c.id, planId: invoice.financingPlanId }, 'dunning: financing plan not found');
+      return undefined;
+    },
+  );
+  // Asked without an earlier warning, `canSendWarning` means: the § 498 grounds hold today.
+  if (!check?.canSendWarning) return undefined;
+  return { arrears: check.arrears, threshold: check.threshold, consecutiveMissed: check.consecutiveMissed };
 }
 
 /**
@@ -455,7 +492,8 @@ export function letterSenders(mailer: Mailer): OutboxSenders {
         text: letter.bodyText,
         html: letter.bodyHtml,
         pdf: renderTextPdf(letter.subject, letter.bodyText),
-        pdfFilename: `${letter.levelName.replace(/[^A-Za-z0-9]+/g, '-')}-${letter.id}.pdf`,
+        pdfFilename: letterPdfFilename(invoice?.number ?? invoice?.id ?? letter.id, letter.level),
+        creditorPlaceholder: letter.creditorPlaceholder,
       });
       await tx
         .update(dunningLetters)

@@ -7,7 +7,8 @@ import type { Scope } from '../auth/keys.ts';
 import { dealers } from '../auth/schema.ts';
 import { type BuyerRow, buyers, type PostalAddress } from '../customers/schema.ts';
 import { BUYERS, getBuyerRow } from '../customers/service.ts';
-import { checkTerminationAllowed, type InstalmentStatus } from '../financing/arrears.ts';
+import type { TerminationCheck } from '../financing/arrears.ts';
+import { terminationCheckFor } from '../financing/service.ts';
 import { type InvoiceRow, invoices } from '../invoices/schema.ts';
 import { INVOICES } from '../invoices/service.ts';
 import { type BusinessDate, berlinDate, daysBetween } from '../platform/dates.ts';
@@ -42,6 +43,7 @@ import {
   type DunningPolicy,
   type DunningPolicyOverride,
   feesUpToLevel,
+  financingPolicy,
   levelOf,
   mergePolicy,
   parseDunningPolicy,
@@ -670,20 +672,21 @@ export async function getCaseDetail(deps: ServiceDeps, scope: Scope, id: string)
   };
 }
 
-/** One letter of a case of the caller. */
+/** One letter of a case of the caller, with the number of the invoice it dunned (for its file name). */
 export async function getLetterRow(
   db: Db,
   scope: Scope,
   caseId: string,
   letterId: string,
-): Promise<LetterRow> {
+): Promise<{ letter: LetterRow; invoiceNumber: string }> {
   const c = await getCaseRow(db, scope, caseId);
-  const [letter] = await db
-    .select()
+  const [found] = await db
+    .select({ letter: dunningLetters, number: invoices.number })
     .from(dunningLetters)
+    .innerJoin(invoices, eq(invoices.id, c.invoiceId))
     .where(and(eq(dunningLetters.id, letterId), eq(dunningLetters.caseId, c.id)));
-  if (!letter) throw new NotFoundError('Letter', letterId);
-  return letter;
+  if (!found) throw new NotFoundError('Letter', letterId);
+  return { letter: found.letter, invoiceNumber: found.number ?? c.invoiceId };
 }
 
 /** Every letter (admin): the letter outbox, newest first. */
@@ -835,17 +838,10 @@ export async function buyerPaused(db: Db, buyerId: string): Promise<boolean> {
 
 // --------------------------------------------------------------------------------------------- escalation
 
-/** The contract data § 498 BGB is judged on, until financing plans are stored in this service. */
-export interface LoanTerms {
-  nominalAmount: number;
-  termMonths: number;
-}
-
 /** Input of escalateCase. */
 export interface EscalateInput {
   action: EscalationAction;
   reason: string;
-  loan?: LoanTerms | undefined;
 }
 
 /**
@@ -872,7 +868,7 @@ export async function escalateCase(deps: ServiceDeps, scope: Scope, id: string, 
   let details: Record<string, unknown> = {};
 
   if (input.action === 'call_loan') {
-    details = await checkCallLoan(deps, c, invoice, input.loan, on);
+    details = await checkCallLoan(deps, invoice, on);
   } else if (!c.policy.escalation.options.includes(input.action)) {
     throw new ValidationError('The policy does not offer this escalation.', [
       { field: 'body.action', message: `one of ${c.policy.escalation.options.join(', ')}` },
@@ -928,74 +924,78 @@ export async function escalateCase(deps: ServiceDeps, scope: Scope, id: string, 
   return getCaseDetail(deps, scope, id);
 }
 
+/**
+ * § 498 BGB, judged on the plan itself (terms and every instalment, through the financing module's
+ * `terminationCheckFor`, so the rule has one implementation). A warning is a sent letter that carried
+ * it (recorded as `loanCallWarning` when it was queued) for any instalment of the same plan: the loan
+ * is one contract. With several, calling is allowed if any of them allows it; otherwise the newest
+ * one's reasons are given.
+ */
 async function checkCallLoan(
   deps: ServiceDeps,
-  c: CaseRow,
   invoice: InvoiceRow,
-  loan: LoanTerms | undefined,
   on: BusinessDate,
 ): Promise<Record<string, unknown>> {
-  if (!invoice.financingPlanId) {
+  const planId = invoice.financingPlanId;
+  if (!planId) {
     throw new ValidationError('Only a financing instalment can call the whole loan.', [
       { field: 'body.action', message: 'call_loan needs an invoice of a financing plan' },
     ]);
   }
-  if (!loan) {
-    throw new ValidationError('Calling the loan needs the contract’s nominal amount and term.', [
-      { field: 'body.loan', message: 'required for call_loan: {nominalAmount, termMonths}' },
-    ]);
+  const warnings = await loanCallWarningsOf(deps.db, planId);
+  let check: TerminationCheck | undefined;
+  let warnedOn: BusinessDate | undefined;
+  for (const warningSentOn of warnings.length > 0 ? warnings : [undefined]) {
+    const candidate = await terminationCheckFor(deps, planId, on, warningSentOn ? { warningSentOn } : {});
+    if (!check || candidate.allowed) {
+      check = candidate;
+      warnedOn = warningSentOn;
+    }
+    if (candidate.allowed) break;
   }
-  const rows = await deps.db
-    .select()
-    .from(invoices)
-    .where(
-      and(
-        eq(invoices.financingPlanId, invoice.financingPlanId),
-        inArray(invoices.kind, ['instalment', 'balloon']),
-      ),
-    )
-    .orderBy(asc(invoices.dueDate), asc(invoices.createdAt));
-  const instalments: InstalmentStatus[] = rows
-    .filter((r) => r.dueDate !== null && r.status !== 'void')
-    .map((r, i) => ({
-      n: i + 1,
-      dueDate: r.dueDate as BusinessDate,
-      amountDue: cents(r.amount),
-      amountPaid: cents(r.status === 'paid' ? r.amount : r.amountPaid),
-    }));
-  // The § 498 warning is the last letter only if it gave at least the two weeks the law asks for.
-  const [lastLetter] = await deps.db
-    .select()
-    .from(dunningLetters)
-    .where(eq(dunningLetters.caseId, c.id))
-    .orderBy(desc(dunningLetters.level))
-    .limit(1);
-  const lastLevel = lastLetter ? levelOf(c.policy, lastLetter.level) : undefined;
-  const warningSentOn =
-    lastLetter && lastLevel && lastLevel.paymentDeadlineDays >= 14
-      ? (lastLetter.letterDate as BusinessDate)
-      : undefined;
-  const check = checkTerminationAllowed({
-    nominalAmount: cents(loan.nominalAmount),
-    termMonths: loan.termMonths,
-    instalments,
-    today: on,
-    ...(warningSentOn ? { warningSentOn } : {}),
-  });
-  if (!check.allowed) {
+  if (!check?.allowed) {
+    const reasons = check?.reasons ?? [];
     throw new AppError(
       'loan_call_not_allowed',
       409,
-      `§ 498 BGB does not allow calling the whole loan yet: ${check.reasons.join('; ')}.`,
-      check.reasons.map((r) => ({ field: 'body.action', message: r })),
+      `§ 498 BGB does not allow calling the whole loan yet: ${reasons.join('; ')}.`,
+      reasons.map((r) => ({ field: 'body.action', message: r })),
     );
   }
   return {
+    financingPlanId: planId,
     consecutiveMissed: check.consecutiveMissed,
     arrears: check.arrears,
     threshold: check.threshold,
+    thresholdPercent: check.thresholdPercent,
+    warningSentOn: warnedOn ?? null,
     warningDeadline: check.warningDeadline ?? null,
   };
+}
+
+/**
+ * Letter dates of a plan's sent § 498 warnings, newest first. Withdrawn or still queued letters never
+ * reached the buyer and do not count.
+ */
+async function loanCallWarningsOf(db: Db, planId: string): Promise<BusinessDate[]> {
+  const rows = await db
+    .select({
+      letterId: dunningLetters.id,
+      letterDate: dunningLetters.letterDate,
+      details: dunningAudit.details,
+    })
+    .from(dunningLetters)
+    .innerJoin(dunningCases, eq(dunningCases.id, dunningLetters.caseId))
+    .innerJoin(invoices, eq(invoices.id, dunningCases.invoiceId))
+    .innerJoin(
+      dunningAudit,
+      and(eq(dunningAudit.caseId, dunningLetters.caseId), eq(dunningAudit.action, 'letter_queued')),
+    )
+    .where(and(eq(invoices.financingPlanId, planId), eq(dunningLetters.status, 'sent')))
+    .orderBy(desc(dunningLetters.letterDate), desc(dunningLetters.createdAt));
+  return rows
+    .filter((r) => r.details?.letterId === r.letterId && r.details.loanCallWarning)
+    .map((r) => r.letterDate as BusinessDate);
 }
 
 // ---------------------------------------------------------------------------- facts brought by events
@@ -1097,7 +1097,8 @@ export async function openCase(
 ): Promise<CaseRow> {
   const [buyer] = await tx.select().from(buyers).where(eq(buyers.id, invoice.buyerId));
   if (!buyer) throw new Error(`buyer ${invoice.buyerId} of invoice ${invoice.id} not found`);
-  const policy = await effectivePolicy(tx, invoice.dealerId, buyer.type);
+  const dealerPolicy = await effectivePolicy(tx, invoice.dealerId, buyer.type);
+  const policy = invoice.financingPlanId ? financingPolicy(dealerPolicy) : dealerPolicy;
   const now = new Date(deps.clock.now());
   const stop = await buyerPaused(tx, buyer.id);
   const base = {

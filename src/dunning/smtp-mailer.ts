@@ -10,7 +10,6 @@ import { createTransport } from 'nodemailer';
 import type { MailAddress, SmtpConfig } from '../config.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { Mailer, MailReceipt, OutgoingLetter } from './mailer.ts';
-import { PLACEHOLDER_CREDITOR } from './service.ts';
 
 /** The SMTP server did not take a letter; the outbox keeps it and tries again later. */
 export class SmtpDeliveryError extends Error {
@@ -62,13 +61,6 @@ function mailbox(m: MailAddress): string | { name: string; address: string } {
   return m.name ? { name: m.name, address: m.address } : m.address;
 }
 
-// The outbox sender passes no creditor flag, so the placeholder IBAN in the text is what tells: a buyer
-// must never be asked by e-mail to transfer money to an account that is not the dealer's.
-const PLACEHOLDER_IBAN = PLACEHOLDER_CREDITOR.iban;
-function carriesPlaceholderCreditor(letter: OutgoingLetter): boolean {
-  return letter.text.replace(/\s+/g, '').includes(PLACEHOLDER_IBAN);
-}
-
 /** Sends letters through the configured SMTP server, one connection per letter. */
 export class SmtpMailer implements Mailer {
   private readonly transport;
@@ -93,7 +85,7 @@ export class SmtpMailer implements Mailer {
   }
 
   async send(letter: OutgoingLetter): Promise<MailReceipt> {
-    if (carriesPlaceholderCreditor(letter)) {
+    if (letter.creditorPlaceholder) {
       this.log.warn(
         { letterId: letter.letterId },
         'dunning letter not e-mailed: the dealer has no creditor data yet; it stays in the admin outbox',

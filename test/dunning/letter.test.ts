@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidDunningInputError } from '../../src/dunning/errors.ts';
 import { BUSINESS_FLAT_FEE_CENTS, calculateDefaultInterest } from '../../src/dunning/interest.ts';
 import { type DunningLetterInput, isValidIban, renderDunningLetter } from '../../src/dunning/letter.ts';
-import { DEFAULT_POLICIES, feesUpToLevel } from '../../src/dunning/policy.ts';
+import { DEFAULT_POLICIES, feesUpToLevel, financingPolicy } from '../../src/dunning/policy.ts';
 import { parseBusinessDate as d } from '../../src/platform/dates.ts';
 import { cents } from '../../src/platform/money.ts';
 
@@ -185,6 +185,49 @@ describe('renderDunningLetter', () => {
     const noLink = renderDunningLetter(input({ paymentLinkUrl: undefined }));
     expect(noLink.text).not.toContain('Online:');
     expect(noLink.text).toContain('DE89 3704 0044 0532 0130 00');
+  });
+});
+
+describe('the § 498 warning in the last letter of a financing instalment', () => {
+  const policy = financingPolicy(consumerPolicy);
+  const last = (over: Partial<DunningLetterInput> = {}) =>
+    input({
+      level: 4,
+      policy,
+      fees: feesUpToLevel(policy, 4),
+      deadline: d('2025-09-15'),
+      loanCallWarning: { arrears: cents(3_700_000) },
+      ...over,
+    });
+
+  it('names the arrears, the two-week deadline, the whole loan and the offer to talk', () => {
+    const warning = renderDunningLetter(last());
+    for (const body of [warning.text, warning.html]) {
+      expect(body).toContain('Raten über insgesamt 37.000,00 € rückständig');
+      expect(body).toContain(
+        'Gemäß § 498 BGB setzen wir Ihnen eine Frist von zwei Wochen bis zum 15.09.2025',
+      );
+      expect(body).toContain('die gesamte Restschuld auf einmal von Ihnen verlangen');
+      expect(body).toContain('einverständliche Regelung');
+    }
+    // In place of the collection/court threat of an ordinary last letter.
+    expect(warning.text).not.toContain('Inkassounternehmen');
+    expect(renderDunningLetter(last({ loanCallWarning: undefined })).text).toContain('Inkassounternehmen');
+  });
+
+  it('refuses a warning with less than two weeks, or on a letter before the last', () => {
+    const paths = (over: Partial<DunningLetterInput>) => {
+      try {
+        renderDunningLetter(last(over));
+      } catch (err) {
+        if (err instanceof InvalidDunningInputError) return err.details.map((i) => i.path);
+        throw err;
+      }
+      return [];
+    };
+    expect(paths({ deadline: d('2025-09-14') })).toEqual(['deadline']);
+    expect(paths({ level: 3, fees: feesUpToLevel(policy, 3) })).toEqual(['loanCallWarning']);
+    expect(paths({ loanCallWarning: { arrears: cents(0) } })).toEqual(['loanCallWarning.arrears']);
   });
 });
 

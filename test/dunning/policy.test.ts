@@ -4,6 +4,8 @@ import {
   DEFAULT_POLICIES,
   type DunningPolicy,
   feesUpToLevel,
+  financingPolicy,
+  LOAN_CALL_WARNING_DAYS,
   mergePolicy,
   parseDunningPolicy,
 } from '../../src/dunning/policy.ts';
@@ -163,5 +165,25 @@ describe('feesUpToLevel', () => {
       { label: 'Mahngebühr 1. Mahnung', amount: 150 },
       { label: 'Mahngebühr 2. Mahnung', amount: 150 },
     ]);
+  });
+});
+
+describe('financingPolicy', () => {
+  it('gives the last letter the two weeks of § 498 BGB and lets the decision wait for them', () => {
+    const policy = financingPolicy(consumer);
+    expect(policy.levels.slice(0, -1)).toEqual(consumer.levels.slice(0, -1));
+    expect(policy.levels.at(-1)).toEqual({
+      ...consumer.levels.at(-1),
+      paymentDeadlineDays: LOAN_CALL_WARNING_DAYS,
+    });
+    expect(policy.escalation).toEqual({ ...consumer.escalation, afterDaysFromLastLevel: 15 });
+  });
+
+  it('keeps a policy that already gives two weeks or more', () => {
+    const generous = mergePolicy(consumer, {
+      levels: [{ level: 4, paymentDeadlineDays: 21 }],
+      escalation: { afterDaysFromLastLevel: 28 },
+    });
+    expect(financingPolicy(generous)).toEqual(generous);
   });
 });

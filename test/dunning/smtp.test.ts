@@ -156,7 +156,8 @@ describe('dunning letters by e-mail (SMTP)', () => {
     const pdfs = parts.filter((p) => attachmentName(p));
     expect(pdfs).toHaveLength(1);
     expect(pdfs[0]!.contentType).toBe('application/pdf');
-    expect(attachmentName(pdfs[0]!)).toBe(`Zahlungserinnerung-${letter.id}.pdf`);
+    const invoiceNumber = /Rechnung Nr\. (\S+) vom/.exec(letter.subject)?.[1];
+    expect(attachmentName(pdfs[0]!)).toBe(`Mahnung-${invoiceNumber}-1.pdf`);
     expect(pdfs[0]!.body.subarray(0, 5).toString('latin1')).toBe('%PDF-');
 
     // The outbox row is done; a second pass sends nothing more.
