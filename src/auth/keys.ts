@@ -29,17 +29,17 @@ export async function registerAdminKey(db: Db, key: string, now: Date): Promise<
     .onConflictDoNothing({ target: apiKeys.keyHash });
 }
 
-/** Resolves a presented key to its scope, or null for an unknown or revoked key. */
-export async function resolveApiKey(db: Db, key: string): Promise<Scope | null> {
+/** Resolves a presented key to its scope (and the key's id), or null for an unknown or revoked key. */
+export async function resolveApiKey(db: Db, key: string): Promise<{ scope: Scope; keyId: string } | null> {
   const rows = await db
-    .select({ role: apiKeys.role, dealerId: apiKeys.dealerId })
+    .select({ id: apiKeys.id, role: apiKeys.role, dealerId: apiKeys.dealerId })
     .from(apiKeys)
     .where(and(eq(apiKeys.keyHash, hashApiKey(key)), isNull(apiKeys.revokedAt)))
     .limit(1);
   const row = rows[0];
   if (!row) return null;
-  if (row.role === 'admin') return { kind: 'admin' };
-  return row.dealerId ? { kind: 'dealer', dealerId: row.dealerId } : null;
+  if (row.role === 'admin') return { scope: { kind: 'admin' }, keyId: row.id };
+  return row.dealerId ? { scope: { kind: 'dealer', dealerId: row.dealerId }, keyId: row.id } : null;
 }
 
 /** Generates a fresh admin key (used at the first offline start when ADMIN_API_KEY is not set). */

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { scopeKey } from '../auth/plugin.ts';
 import { cachedRead, TTL } from '../platform/cached-route.ts';
 import type { ServiceDeps } from '../platform/deps.ts';
+import { requestKeyOf } from '../platform/idempotency.ts';
 import { pageSchema } from '../platform/pagination.ts';
 import { listTag, tags } from '../platform/tenancy.ts';
 import {
@@ -61,12 +62,11 @@ export async function financingRoutes(app: FastifyInstance, opts: { deps: Servic
       },
     },
     async (request, reply) => {
-      const key = request.headers['idempotency-key'];
       const plan = await createFinancingPlan(
         deps,
         request.scope,
         request.body,
-        typeof key === 'string' ? key : undefined,
+        requestKeyOf(request) ?? undefined,
       );
       return reply.code(201).send(plan);
     },

@@ -5,7 +5,6 @@
 import { and, eq, inArray, lte, or, sql } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import type { Scope } from '../auth/keys.ts';
-import { scopeKey } from '../auth/plugin.ts';
 import { type BuyerRow, buyers } from '../customers/schema.ts';
 import { BUYERS, getBuyerRow } from '../customers/service.ts';
 import { invoices } from '../invoices/schema.ts';
@@ -260,7 +259,7 @@ export async function createFinancingPlan(
   idempotencyKey: string | undefined,
 ): Promise<PlanView> {
   const buyer = await buyerFor(deps, scope, input.customerId);
-  const requestKey = idempotencyKey ? `${scopeKey(scope)}:${idempotencyKey}` : null;
+  const requestKey = idempotencyKey ?? null;
   let plan: PlanRow | undefined;
   if (requestKey) {
     [plan] = await deps.db.select().from(financingPlans).where(eq(financingPlans.requestKey, requestKey));

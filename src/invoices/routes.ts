@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { cachedRead, TTL } from '../platform/cached-route.ts';
 import type { ServiceDeps } from '../platform/deps.ts';
+import { requestKeyOf } from '../platform/idempotency.ts';
 import { tags } from '../platform/tenancy.ts';
 import { createInvoiceBody, invoiceView } from './schemas.ts';
 import { createInvoice, getInvoiceRow, INVOICES, toInvoiceView } from './service.ts';
@@ -24,12 +25,11 @@ export async function invoiceRoutes(app: FastifyInstance, opts: { deps: ServiceD
       },
     },
     async (request, reply) => {
-      const key = request.headers['idempotency-key'];
       const invoice = await createInvoice(
         deps,
         request.scope,
         request.body,
-        typeof key === 'string' ? key : undefined,
+        requestKeyOf(request) ?? undefined,
       );
       return reply.code(201).send(invoice);
     },

@@ -1,7 +1,6 @@
 import { and, desc, eq, inArray } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import type { Scope } from '../auth/keys.ts';
-import { scopeKey } from '../auth/plugin.ts';
 import { BUYERS, getBuyerRow } from '../customers/service.ts';
 import { berlinDate } from '../platform/dates.ts';
 import type { ServiceDeps } from '../platform/deps.ts';
@@ -248,7 +247,7 @@ export async function createInvoice(
     amount: input.amount,
     description: input.description,
     daysUntilDue: input.daysUntilDue,
-    requestKey: idempotencyKey ? `${scopeKey(scope)}:${idempotencyKey}` : null,
+    requestKey: idempotencyKey ?? null,
   });
   return toInvoiceView(row);
 }

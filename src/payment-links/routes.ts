@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { cachedRead, TTL } from '../platform/cached-route.ts';
 import type { ServiceDeps } from '../platform/deps.ts';
+import { requestKeyOf } from '../platform/idempotency.ts';
 import { tags } from '../platform/tenancy.ts';
 import { createPaymentLinkBody, paymentLinkView } from './schemas.ts';
 import { createPaymentLink, getPaymentLinkRow, LINKS, toPaymentLinkView } from './service.ts';
@@ -28,12 +29,11 @@ export async function paymentLinkRoutes(app: FastifyInstance, opts: { deps: Serv
       },
     },
     async (request, reply) => {
-      const key = request.headers['idempotency-key'];
       const link = await createPaymentLink(
         deps,
         request.scope,
         request.body,
-        typeof key === 'string' ? key : undefined,
+        requestKeyOf(request) ?? undefined,
       );
       return reply.code(201).send(link);
     },

@@ -1,7 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import type { Scope } from '../auth/keys.ts';
-import { scopeKey } from '../auth/plugin.ts';
 import { dealers } from '../auth/schema.ts';
 import { BUYERS, getBuyerRow } from '../customers/service.ts';
 import { productForModel } from '../financing/products.ts';
@@ -76,7 +75,7 @@ export async function createPaymentLink(
     : undefined;
 
   const now = new Date(deps.clock.now());
-  const requestKey = idempotencyKey ? `${scopeKey(scope)}:${idempotencyKey}` : null;
+  const requestKey = idempotencyKey ?? null;
   let [row] = requestKey
     ? await deps.db.select().from(paymentLinks).where(eq(paymentLinks.requestKey, requestKey))
     : [];

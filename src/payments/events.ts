@@ -70,6 +70,12 @@ async function invoiceOfPaymentIntent(
   return row;
 }
 
+/** The kind of payment method actually used (sepa_debit, card, …), not the first one allowed. */
+function methodOf(pi: Stripe.PaymentIntent): string | null {
+  const pm = pi.payment_method;
+  return pm && typeof pm === 'object' ? pm.type : (pi.payment_method_types[0] ?? null);
+}
+
 /** Why a payment failed, as a SEPA reason or Stripe code (e.g. insufficient_funds). */
 function failureReason(pi: Stripe.PaymentIntent): string | null {
   return pi.last_payment_error?.decline_code ?? pi.last_payment_error?.code ?? null;
@@ -99,7 +105,7 @@ async function applyToLink(
       kind: row.kind,
       amount: pi.amount,
       settlement: outcome,
-      paymentMethod: pi.payment_method_types[0] ?? null,
+      paymentMethod: methodOf(pi),
       sourceId: pi.id,
       effect: 'payment',
       reasonCode: outcome === 'failed' ? failureReason(pi) : null,
@@ -149,7 +155,7 @@ async function applyToInvoice(
       kind: row.kind,
       amount: pi.amount,
       settlement: outcome,
-      paymentMethod: pi.payment_method_types[0] ?? null,
+      paymentMethod: methodOf(pi),
       sourceId: pi.id,
       effect: 'payment',
       reasonCode: outcome === 'failed' ? failureReason(pi) : null,
@@ -168,7 +174,7 @@ async function applyToInvoice(
 
 /** Applies a PaymentIntent's state (re-fetched: events are hints) to the link or invoice it pays. */
 async function applyPaymentIntent(ctx: HandlerContext, paymentIntentId: string): Promise<void> {
-  const pi = await ctx.deps.stripe.paymentIntents.retrieve(paymentIntentId);
+  const pi = await ctx.deps.stripe.paymentIntents.retrieve(paymentIntentId, { expand: ['payment_method'] });
   const outcome: Outcome | null =
     pi.status === 'succeeded'
       ? 'settled'

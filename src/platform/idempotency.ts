@@ -6,8 +6,7 @@
 import { createHash } from 'node:crypto';
 import { and, eq, lt, sql } from 'drizzle-orm';
 import { integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
-import type { FastifyInstance } from 'fastify';
-import { scopeKey } from '../auth/plugin.ts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from './clock.ts';
 import type { Db } from './db/index.ts';
 import { ConflictError, UnprocessableError, ValidationError } from './errors.ts';
@@ -22,11 +21,35 @@ export const idempotencyKeys = pgTable(
     responseStatus: integer('response_status'),
     responseBody: jsonb('response_body'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    lockedUntil: timestamp('locked_until', { withTimezone: true }),
   },
   (t) => [primaryKey({ columns: [t.scope, t.key] })],
 );
 
 const KEEP_MS = 24 * 60 * 60 * 1000;
+/**
+ * How long a running request holds its key. A process that dies mid-request leaves the key 'running'; after the
+ * lease a retry takes it over instead of getting 409 for a day (the work it redoes is keyed at Stripe by our ids).
+ */
+const LEASE_MS = 2 * 60 * 1000;
+
+/** JSON with object keys sorted, so the same fields in another order are the same request. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+/** The caller's Idempotency-Key, scoped to its API key, for services that resume work keyed by it; else null. */
+export function requestKeyOf(request: FastifyRequest): string | null {
+  const claim = request.idempotency;
+  return claim ? `${claim.scope}:${claim.key}` : null;
+}
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -37,7 +60,7 @@ declare module 'fastify' {
 /** The fingerprint of a request: method, path and body. */
 export function requestHash(method: string, url: string, body: unknown): string {
   return createHash('sha256')
-    .update(`${method} ${url}\n${JSON.stringify(body ?? null)}`)
+    .update(`${method} ${url}\n${canonicalJson(body)}`)
     .digest('hex');
 }
 
@@ -51,7 +74,7 @@ export function installIdempotency(app: FastifyInstance, db: Db, clock: Clock): 
         { field: 'headers.idempotency-key', message: 'invalid' },
       ]);
     }
-    const scope = scopeKey(request.scope);
+    const scope = `key:${request.apiKeyId}`;
     const hash = requestHash(request.method, request.url, request.body);
     const now = new Date(clock.now());
     // Expired keys may be reused: drop this one's old row first.
@@ -66,7 +89,14 @@ export function installIdempotency(app: FastifyInstance, db: Db, clock: Clock): 
       );
     const inserted = await db
       .insert(idempotencyKeys)
-      .values({ scope, key, requestHash: hash, state: 'running', createdAt: now })
+      .values({
+        scope,
+        key,
+        requestHash: hash,
+        state: 'running',
+        createdAt: now,
+        lockedUntil: new Date(now.getTime() + LEASE_MS),
+      })
       .onConflictDoNothing()
       .returning({ key: idempotencyKeys.key });
     if (inserted.length > 0) {
@@ -85,6 +115,23 @@ export function installIdempotency(app: FastifyInstance, db: Db, clock: Clock): 
       );
     }
     if (existing.state === 'running') {
+      // Abandoned by a crashed request: take it over (one taker wins the conditional update).
+      const taken = await db
+        .update(idempotencyKeys)
+        .set({ lockedUntil: new Date(now.getTime() + LEASE_MS) })
+        .where(
+          and(
+            eq(idempotencyKeys.scope, scope),
+            eq(idempotencyKeys.key, key),
+            eq(idempotencyKeys.state, 'running'),
+            lt(idempotencyKeys.lockedUntil, now),
+          ),
+        )
+        .returning({ key: idempotencyKeys.key });
+      if (taken.length > 0) {
+        request.idempotency = { scope, key };
+        return;
+      }
       throw new ConflictError(
         'A request with this Idempotency-Key is still being processed.',
         'idempotency_conflict',

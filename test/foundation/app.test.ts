@@ -1,3 +1,4 @@
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 
@@ -130,23 +131,67 @@ describe('the app skeleton', () => {
     expect(other.json().error.code).toBe('idempotency_key_reused');
   });
 
-  it('answers 409 while the first request with a key is still running', async () => {
+  it('answers 409 while the first request with a key is still running, and takes over a key whose request died', async () => {
     const { idempotencyKeys, requestHash } = await import('../../src/platform/idempotency.ts');
+    const { apiKeys } = await import('../../src/auth/schema.ts');
+    const [adminKey] = await t.database.db.select().from(apiKeys).where(eq(apiKeys.role, 'admin'));
+    const claim = async (key: string, lockedUntil: Date) =>
+      t.database.db.insert(idempotencyKeys).values({
+        scope: `key:${adminKey?.id}`,
+        key,
+        requestHash: requestHash('POST', '/api/admin/dealers', { name: 'Later' }),
+        state: 'running',
+        createdAt: new Date(t.clock.now()),
+        lockedUntil,
+      });
+    const send = (key: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/admin/dealers',
+        headers: { ...t.admin, 'idempotency-key': key },
+        payload: { name: 'Later' },
+      });
     // A first request in flight: the key claimed the way the hook claims it, with the same body.
-    await t.database.db.insert(idempotencyKeys).values({
-      scope: 'admin',
-      key: 'in-flight',
-      requestHash: requestHash('POST', '/api/admin/dealers', { name: 'Later' }),
-      state: 'running',
-      createdAt: new Date(t.clock.now()),
-    });
-    const res = await t.app.inject({
+    await claim('in-flight', new Date(t.clock.now() + 60_000));
+    const busy = await send('in-flight');
+    expect(busy.statusCode).toBe(409);
+    expect(busy.json().error.code).toBe('idempotency_conflict');
+    // A request that died holding its key: after the lease a retry runs instead of waiting a day.
+    await claim('crashed', new Date(t.clock.now() - 1000));
+    const retried = await send('crashed');
+    expect(retried.statusCode).toBe(201);
+    expect((await send('crashed')).headers['idempotent-replayed']).toBe('true');
+  });
+
+  it('treats the same fields in another order as the same request, and scopes keys per API key', async () => {
+    const headers = { ...t.admin, 'idempotency-key': 'order', 'content-type': 'application/json' };
+    const a = await t.app.inject({
       method: 'POST',
-      url: '/api/admin/dealers',
-      headers: { ...t.admin, 'idempotency-key': 'in-flight' },
-      payload: { name: 'Later' },
+      url: '/api/payments/financing/quote',
+      headers,
+      payload:
+        '{"termMonths":12,"vehiclePrice":5000000,"downPayment":1000000,"nominalRatePercent":4,"balloonMode":"separate","paymentTiming":"end"}',
     });
-    expect(res.statusCode).toBe(409);
-    expect(res.json().error.code).toBe('idempotency_conflict');
+    const b = await t.app.inject({
+      method: 'POST',
+      url: '/api/payments/financing/quote',
+      headers,
+      payload:
+        '{"vehiclePrice":5000000,"downPayment":1000000,"termMonths":12,"nominalRatePercent":4,"paymentTiming":"end","balloonMode":"separate"}',
+    });
+    expect(a.statusCode).toBe(200);
+    expect(b.statusCode).toBe(200);
+    expect(b.headers['idempotent-replayed']).toBe('true');
+    // Another key with the same Idempotency-Key is another request.
+    const dealer = await t.createDealer('Eigener Schlüssel');
+    const c = await t.app.inject({
+      method: 'POST',
+      url: '/api/payments/financing/quote',
+      headers: { ...dealer.auth, 'idempotency-key': 'order', 'content-type': 'application/json' },
+      payload:
+        '{"vehiclePrice":6000000,"downPayment":1000000,"termMonths":12,"nominalRatePercent":4,"paymentTiming":"end","balloonMode":"separate"}',
+    });
+    expect(c.statusCode).toBe(200);
+    expect(c.headers['idempotent-replayed']).toBeUndefined();
   });
 });
