@@ -40,6 +40,7 @@ import type { Logger } from './platform/logger.ts';
 import { OutboxDispatcher } from './platform/outbox.ts';
 import { reconciliationRoutes } from './reconciliation/routes.ts';
 import { treasuryRoutes } from './treasury/routes.ts';
+import { dashboardRoutes } from './web/routes.ts';
 import { type HandlerTable, mergeHandlerTables } from './webhooks/handlers.ts';
 import { InboxProcessor } from './webhooks/processor.ts';
 import { webhookAdminRoutes, webhookRoutes } from './webhooks/routes.ts';
@@ -114,6 +115,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installIdempotency(app, deps.database.db, deps.clock);
 
   await app.register(healthRoutes, { database: deps.database, stripe: deps.stripe });
+  await app.register(dashboardRoutes);
   await app.register(adminRoutes, { db: deps.database.db, clock: deps.clock });
 
   const services: ServiceDeps = {
