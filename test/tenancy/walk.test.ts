@@ -550,6 +550,34 @@ describe('tenancy: dealer A never reaches dealer B’s objects', () => {
     }
   });
 
+  it('B’s buyer named in a body is no buyer to A: the same refusal as a made-up one, nothing created', async () => {
+    const start = `${addMonths(berlinDate(t.clock.now()), 1).slice(0, 8)}01`;
+    const creates: Array<[string, Record<string, unknown>]> = [
+      [
+        '/api/payments/invoices',
+        { vehicleId: VIN_A, kind: 'other', amount: 50_000, description: 'Zubehör: Markise' },
+      ],
+      [
+        '/api/payments/payment-links',
+        { amount: 50_000, vehicleModel: 'Loft', vehicleId: VIN_A, buyerEmail: 'anna@example.de' },
+      ],
+      [
+        '/api/payments/subscriptions',
+        { vehicleId: VIN_A, vehicleModel: 'Loft', monthlyRate: 90_000, startDate: start, durationMonths: 12 },
+      ],
+    ];
+    const buyerOfB = String(objects.b.buyer);
+    for (const [url, payload] of creates) {
+      const res = await as(a).post(url, { ...payload, customerId: buyerOfB });
+      const none = await as(a).post(url, { ...payload, customerId: MADE_UP.buyer });
+      expect(res.statusCode, `${url}: ${res.body}`).toBeGreaterThanOrEqual(400);
+      expect(res.statusCode, `${url}: ${res.body}`).toBeLessThan(500);
+      expect(res.body.replaceAll(buyerOfB, '<id>')).toBe(none.body.replaceAll(MADE_UP.buyer, '<id>'));
+      expect(leakIn(res.body, [buyerOfB]), url).toBeUndefined();
+    }
+    expect(await viewOf(b, 'b')).toEqual(before);
+  });
+
   it('B’s buyer id and Idempotency-Key mean nothing to A: no conflict, no replay of B’s answer', async () => {
     const buyerOfB = (before.buyer as { buyerId: string }).buyerId;
     const sameBuyerId = await as(a).post('/api/payments/customers', {
