@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { requireAdmin } from '../auth/plugin.ts';
 import type { ClockJobs } from '../platform/clock-jobs.ts';
 import type { InboxProcessor } from '../webhooks/processor.ts';
 
@@ -12,7 +13,9 @@ export interface DevClock {
   now(): number;
 }
 
-/** Offline only: POST /api/dev/advance-time {days} — for trying out dunning and financing months ahead. */
+const DAY_SECONDS = 24 * 3600;
+
+/** Offline only (admin): POST /api/dev/advance-time {days} — for trying out dunning and financing months ahead. */
 export async function devRoutes(
   app: FastifyInstance,
   opts: { devClock: DevClock; processor: InboxProcessor; clockJobs?: ClockJobs },
@@ -22,7 +25,8 @@ export async function devRoutes(
     {
       schema: {
         tags: ['dev'],
-        summary: 'Offline only: move the clock forward and wait until the resulting events are processed',
+        summary:
+          'Offline only, admin: move the clock forward day by day and wait until the resulting events are processed',
         body: z.strictObject({
           days: z.number().positive().max(3660).optional(),
           hours: z.number().positive().max(87_840).optional(),
@@ -31,15 +35,22 @@ export async function devRoutes(
       },
     },
     async (request) => {
-      const seconds = Math.round(((request.body.days ?? 0) * 24 + (request.body.hours ?? 0)) * 3600);
-      if (seconds > 0) await opts.devClock.advance(seconds);
-      await opts.processor.drain();
-      if (opts.clockJobs) {
-        await opts.clockJobs.runDue();
-        // What the jobs did at Stripe comes back as events: wait for their delivery, then apply them.
-        await opts.devClock.advance(0);
+      requireAdmin(request);
+      let seconds = Math.round(((request.body.days ?? 0) * 24 + (request.body.hours ?? 0)) * 3600);
+      // Day by day, as the days would really pass: the clock jobs (dunning letters, balloon invoices) act on the
+      // day they are due, and interest is counted to that day — a 60-day jump gives the whole ladder, not one letter.
+      do {
+        const step = Math.min(seconds, DAY_SECONDS);
+        seconds -= step;
+        if (step > 0) await opts.devClock.advance(step);
         await opts.processor.drain();
-      }
+        if (opts.clockJobs) {
+          await opts.clockJobs.runDue();
+          // What the jobs did at Stripe comes back as events: wait for their delivery, then apply them.
+          await opts.devClock.advance(0);
+          await opts.processor.drain();
+        }
+      } while (seconds > 0);
       return { now: new Date(opts.devClock.now()).toISOString() };
     },
   );
