@@ -10,7 +10,7 @@ export const createInvoiceBody = z.strictObject({
     .number()
     .int('integer cents')
     .min(50, 'at least 50 cents')
-    .max(100_000_000, 'at most 1.000.000,00 €')
+    .max(99_999_999, 'at most 999.999,99 € (Stripe’s limit)')
     .describe('Integer euro cents.'),
   description: z.string().trim().min(1).max(500),
   daysUntilDue: z.number().int().min(1).max(90).default(14),

@@ -9,8 +9,18 @@ export interface ErrorDetail {
   message: string;
 }
 
+/** What Stripe said when a Stripe call failed: logged with the error, for support (never shown to the caller). */
+export interface StripeFailure {
+  type: string;
+  code: string | undefined;
+  requestId: string | undefined;
+}
+
 /** Base class: a stable code, an HTTP status, a message safe to show to the caller. */
 export class AppError extends Error {
+  /** Set when the error came from a Stripe call. */
+  stripe?: StripeFailure;
+
   constructor(
     readonly code: string,
     readonly status: number,

@@ -22,7 +22,9 @@ export function installErrorHandling(app: FastifyInstance): void {
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof AppError) {
-      if (error.status >= 500) request.log.error({ err: error }, error.message);
+      if (error.status >= 500) request.log.error({ err: error, stripe: error.stripe }, error.message);
+      else if (error.stripe)
+        request.log.warn({ code: error.code, stripe: error.stripe }, 'Stripe refused the request');
       return reply.code(error.status).send(body(error.code, error.message, error.details));
     }
     if (hasZodFastifySchemaValidationErrors(error)) {

@@ -109,6 +109,10 @@ describe('balance and transactions, and how their cache behaves', () => {
       expect(res.statusCode).toBe(503);
       expect(res.json().error.code).toBe('unavailable');
       expect(res.body).not.toContain('ECONNREFUSED');
+      // Support finds what Stripe said in the log, tied to the request; the key in Stripe's message is scrubbed.
+      const ours = t.logLines.filter((l) => l.includes(`"reqId":"${res.headers['x-request-id']}"`));
+      expect(ours.some((l) => l.includes('"StripeConnectionError"'))).toBe(true);
+      expect(t.logLines.join('\n')).not.toContain('sk_test_leak');
     } finally {
       t.stripe.balanceTransactions.list = original;
     }
