@@ -266,6 +266,24 @@ export async function createFinancingPlan(
   }
   const resuming = plan !== undefined;
   if (!plan) {
+    // One running plan per vehicle: a retried request without an Idempotency-Key must not debit the buyer twice a
+    // month. (The partial unique index in migrations/011 holds the line when two requests race.)
+    const [running] = await deps.db
+      .select({ id: financingPlans.id })
+      .from(financingPlans)
+      .where(
+        and(
+          eq(financingPlans.dealerId, buyer.dealerId),
+          eq(financingPlans.vehicleId, input.vehicleId),
+          inArray(financingPlans.status, [...LIVE_STATUSES]),
+        ),
+      );
+    if (running) {
+      throw new ConflictError(
+        `Vehicle ${input.vehicleId} already has a running financing plan (${running.id}); cancel or pay it off first.`,
+        'plan_exists',
+      );
+    }
     const on = today(deps);
     const { terms, quote, quoteInput } = termsOfRequest(input, on);
     const paymentMethodTypes = planPaymentMethodTypes(input.paymentMethodTypes, terms);
@@ -592,6 +610,13 @@ export async function payOffPlan(deps: ServiceDeps, scope: Scope, id: string): P
   if (plan.status !== 'terminated_early') return financingPlanDetail(deps, plan);
 
   await stopCollection(deps, plan);
+  // A renewal Stripe had already drafted would still be finalized and charged on top of the payoff: delete it.
+  if (plan.stripeSubscriptionId) {
+    const drafts = await deps.stripe.invoices
+      .list({ subscription: plan.stripeSubscriptionId, status: 'draft', limit: 100 })
+      .catch(wrapStripeError);
+    for (const draft of drafts.data) await deps.stripe.invoices.del(draft.id).catch(wrapStripeError);
+  }
   const planInvoices = (await invoicesOfPlans(deps.db, [plan.id])).get(plan.id) ?? emptyInvoices();
   const toVoid = [...[...planInvoices.instalments.values()].flat(), ...planInvoices.balloon].filter(
     (i) => i.status === 'open' && i.stripeInvoiceId,
