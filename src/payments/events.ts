@@ -8,8 +8,8 @@ import type Stripe from 'stripe';
 import { BUYERS } from '../customers/service.ts';
 import { type InvoiceRow, invoices } from '../invoices/schema.ts';
 import { INVOICES } from '../invoices/service.ts';
-import { recordLedgerFact, recordPayment } from '../ledger/record.ts';
-import { ledgerEntries } from '../ledger/schema.ts';
+import { type LedgerFact, recordLedgerFact, recordPayment } from '../ledger/record.ts';
+import { type LedgerKind, ledgerEntries } from '../ledger/schema.ts';
 import { type PaymentLinkRow, type PaymentLinkStatus, paymentLinks } from '../payment-links/schema.ts';
 import { deactivateStripeLink, LINKS } from '../payment-links/service.ts';
 import { collectionTags, TREASURY_TAG, tags } from '../platform/tenancy.ts';
@@ -76,6 +76,34 @@ function methodOf(pi: Stripe.PaymentIntent): string | null {
   return pm && typeof pm === 'object' ? pm.type : (pi.payment_method_types[0] ?? null);
 }
 
+/** The ledger fact of a PaymentIntent's current outcome, for what it pays (a link or an invoice). */
+function paymentFact(
+  pi: Stripe.PaymentIntent,
+  outcome: Outcome,
+  owner: {
+    dealerId: string;
+    vehicleId: string;
+    buyerId: string | null;
+    invoiceId: string | null;
+    kind: LedgerKind;
+  },
+): LedgerFact {
+  return {
+    dealerId: owner.dealerId,
+    vehicleId: owner.vehicleId,
+    buyerId: owner.buyerId,
+    invoiceId: owner.invoiceId,
+    kind: owner.kind,
+    amount: pi.amount,
+    settlement: outcome,
+    paymentMethod: methodOf(pi),
+    sourceId: pi.id,
+    effect: 'payment',
+    reasonCode: outcome === 'failed' ? failureReason(pi) : null,
+    occurredAt: new Date(pi.created * 1000),
+  };
+}
+
 /** Why a payment failed, as a SEPA reason or Stripe code (e.g. insufficient_funds). */
 function failureReason(pi: Stripe.PaymentIntent): string | null {
   return pi.last_payment_error?.decline_code ?? pi.last_payment_error?.code ?? null;
@@ -95,24 +123,7 @@ async function applyToLink(
       .set({ status, paymentIntentId: pi.id, updatedAt: now })
       .where(eq(paymentLinks.id, row.id));
   }
-  await recordPayment(
-    ctx.tx,
-    {
-      dealerId: row.dealerId,
-      vehicleId: row.vehicleId,
-      buyerId: row.buyerId,
-      invoiceId: null,
-      kind: row.kind,
-      amount: pi.amount,
-      settlement: outcome,
-      paymentMethod: methodOf(pi),
-      sourceId: pi.id,
-      effect: 'payment',
-      reasonCode: outcome === 'failed' ? failureReason(pi) : null,
-      occurredAt: new Date(pi.created * 1000),
-    },
-    now,
-  );
+  await recordPayment(ctx.tx, paymentFact(pi, outcome, { ...row, invoiceId: null }), now);
   // A link pays once: after the first completed payment it takes no other.
   await deactivateStripeLink(ctx.deps, row);
   ctx.invalidate([
@@ -145,24 +156,7 @@ async function applyToInvoice(
       .set({ paymentProcessing: outcome === 'processing', updatedAt: now })
       .where(eq(invoices.id, row.id));
   }
-  await recordPayment(
-    ctx.tx,
-    {
-      dealerId: row.dealerId,
-      vehicleId: row.vehicleId,
-      buyerId: row.buyerId,
-      invoiceId: row.id,
-      kind: row.kind,
-      amount: pi.amount,
-      settlement: outcome,
-      paymentMethod: methodOf(pi),
-      sourceId: pi.id,
-      effect: 'payment',
-      reasonCode: outcome === 'failed' ? failureReason(pi) : null,
-      occurredAt: new Date(pi.created * 1000),
-    },
-    now,
-  );
+  await recordPayment(ctx.tx, paymentFact(pi, outcome, { ...row, invoiceId: row.id }), now);
   ctx.invalidate([
     ...collectionTags(INVOICES, row.dealerId),
     tags.object(INVOICES, row.id),

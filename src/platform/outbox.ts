@@ -23,6 +23,7 @@ import { integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import type { Db } from './db/index.ts';
 import type { ServiceDeps } from './deps.ts';
 import { newId } from './ids.ts';
+import { PollLoop } from './poll-loop.ts';
 
 /** The outbox table; see migrations/007_outbox.sql. */
 export const outbox = pgTable('outbox', {
@@ -91,15 +92,19 @@ export function outboxRetryDelayMs(attempts: number): number {
 
 /** Sends due outbox rows; any number of instances may run one. */
 export class OutboxDispatcher {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
-  private stopped = true;
+  private readonly loop: PollLoop;
 
   constructor(
     private readonly deps: ServiceDeps,
     private readonly senders: OutboxSenders,
-    private readonly pollMs = 1000,
-  ) {}
+    pollMs = 1000,
+  ) {
+    this.loop = new PollLoop(
+      () => this.dispatchDue(),
+      (err) => deps.log.error({ err }, 'outbox pass failed'),
+      pollMs,
+    );
+  }
 
   /** Claims and sends one due row; returns false when nothing was due (or every due row is taken). */
   private async dispatchOne(): Promise<boolean> {
@@ -155,32 +160,13 @@ export class OutboxDispatcher {
     while ((await this.dispatchDue()) > 0) {}
   }
 
-  private async tick(): Promise<void> {
-    this.timer = undefined;
-    if (this.stopped) return;
-    try {
-      this.running = this.dispatchDue();
-      const handled = await this.running;
-      this.running = undefined;
-      if (!this.stopped) this.timer = setTimeout(() => void this.tick(), handled > 0 ? 0 : this.pollMs);
-    } catch (err) {
-      this.running = undefined;
-      this.deps.log.error({ err }, 'outbox pass failed');
-      if (!this.stopped) this.timer = setTimeout(() => void this.tick(), this.pollMs * 4);
-    }
-  }
-
   /** Starts the background loop. */
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.timer = setTimeout(() => void this.tick(), 0);
+    this.loop.start();
   }
 
   /** Stops the loop and waits for the pass in progress. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running?.catch(() => {});
+    await this.loop.stop();
   }
 }

@@ -5,6 +5,7 @@
  */
 import { and, asc, eq, inArray, lte, or, sql } from 'drizzle-orm';
 import type { ServiceDeps } from '../platform/deps.ts';
+import { PollLoop } from '../platform/poll-loop.ts';
 import type { HandlerTable } from './handlers.ts';
 import { type InboxRow, webhookInbox } from './schema.ts';
 
@@ -20,16 +21,21 @@ export function retryDelayMs(attempts: number): number {
 
 /** Runs the inbox; `processDue` is one pass, `start` a loop, `drain` until nothing is due. */
 export class InboxProcessor {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
-  private stopped = true;
   private readonly inFlight = new Set<Promise<number>>();
+
+  private readonly loop: PollLoop;
 
   constructor(
     private readonly deps: ServiceDeps,
     private readonly handlers: HandlerTable,
-    private readonly pollMs = 250,
-  ) {}
+    pollMs = 250,
+  ) {
+    this.loop = new PollLoop(
+      () => this.processDue(),
+      (err) => deps.log.error({ err }, 'webhook inbox pass failed'),
+      pollMs,
+    );
+  }
 
   /** Claims due events (new, retry due, or abandoned by a crashed worker). */
   private async claim(limit: number): Promise<InboxRow[]> {
@@ -133,40 +139,18 @@ export class InboxProcessor {
     }
   }
 
-  /** Wakes the loop at once (after a webhook was stored), so changes show within a second. */
-  notify(): void {
-    if (this.stopped || this.running) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.tick(), 0);
-  }
-
-  private async tick(): Promise<void> {
-    this.timer = undefined;
-    if (this.stopped) return;
-    try {
-      this.running = this.processDue();
-      const handled = await this.running;
-      this.running = undefined;
-      if (this.stopped) return;
-      this.timer = setTimeout(() => void this.tick(), handled > 0 ? 0 : this.pollMs);
-    } catch (err) {
-      this.running = undefined;
-      this.deps.log.error({ err }, 'webhook inbox pass failed');
-      if (!this.stopped) this.timer = setTimeout(() => void this.tick(), this.pollMs * 4);
-    }
-  }
-
   /** Starts the background loop. */
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.timer = setTimeout(() => void this.tick(), 0);
+    this.loop.start();
+  }
+
+  /** Wakes the loop at once (new work was just stored), so changes show within a second. */
+  notify(): void {
+    this.loop.notify();
   }
 
   /** Stops the loop and waits for the pass in progress. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running?.catch(() => {});
+    await this.loop.stop();
   }
 }
