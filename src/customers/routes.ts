@@ -5,7 +5,7 @@ import { scopeKey } from '../auth/plugin.ts';
 import { cachedRead, TTL } from '../platform/cached-route.ts';
 import type { ServiceDeps } from '../platform/deps.ts';
 import { listQuery, pageSchema } from '../platform/pagination.ts';
-import { listTag, tags } from '../platform/tenancy.ts';
+import { listTag, tags, withTenant } from '../platform/tenancy.ts';
 import { buyerView, createBuyerBody } from './schemas.ts';
 import { BUYERS, createBuyer, getBuyerRow, listBuyers, toBuyerView } from './service.ts';
 
@@ -65,7 +65,10 @@ export async function customerRoutes(
         ],
         ttlMs: TTL.fiveMinutes,
         tags: [listTag(BUYERS, request.scope)],
-        load: () => listBuyers(deps, request.scope, request.query),
+        load: () =>
+          withTenant(deps.db, request.scope, (db) =>
+            listBuyers({ ...deps, db }, request.scope, request.query),
+          ),
       }),
   );
 
@@ -81,13 +84,18 @@ export async function customerRoutes(
     },
     async (request, reply) => {
       // Resolve (and tenant-check) outside the cache, so another dealer's id is always a plain 404.
-      const row = await getBuyerRow(deps, request.scope, request.params.id);
+      const row = await withTenant(deps.db, request.scope, (db) =>
+        getBuyerRow({ ...deps, db }, request.scope, request.params.id),
+      );
       return cachedRead(deps.cache, reply, {
         key: ['customers', 'detail', row.id],
         ttlMs: TTL.oneMinute,
         tags: [tags.object(BUYERS, row.id)],
         load: async () => {
-          const sections = await Promise.all(opts.detailSections.map((section) => section(deps, row.id)));
+          // The sections query by buyer id alone; row-level security keeps them to the caller's dealer too.
+          const sections = await withTenant(deps.db, request.scope, (db) =>
+            Promise.all(opts.detailSections.map((section) => section({ ...deps, db }, row.id))),
+          );
           return { ...toBuyerView(row), ...Object.fromEntries(sections.map((s) => [s.name, s.value])) };
         },
       });

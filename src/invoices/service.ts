@@ -6,7 +6,7 @@ import { berlinDate } from '../platform/dates.ts';
 import type { ServiceDeps } from '../platform/deps.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.ts';
 import { newId } from '../platform/ids.ts';
-import { collectionTags, tags, tenantFilter } from '../platform/tenancy.ts';
+import { collectionTags, tags, tenantFilter, withTenant } from '../platform/tenancy.ts';
 import { wrapStripeError } from '../stripe/errors.ts';
 import { stripeIdempotencyKey } from '../stripe/idempotency.ts';
 import { type InvoiceKind, type InvoiceRow, type InvoiceStatus, invoices } from './schema.ts';
@@ -264,10 +264,12 @@ export async function invoicesOfBuyer(deps: ServiceDeps, buyerId: string): Promi
 
 /** One invoice of the caller. */
 export async function getInvoiceRow(deps: ServiceDeps, scope: Scope, id: string): Promise<InvoiceRow> {
-  const [row] = await deps.db
-    .select()
-    .from(invoices)
-    .where(and(eq(invoices.id, id), tenantFilter(scope, invoices.dealerId)));
+  const [row] = await withTenant(deps.db, scope, (db) =>
+    db
+      .select()
+      .from(invoices)
+      .where(and(eq(invoices.id, id), tenantFilter(scope, invoices.dealerId))),
+  );
   if (!row) throw new NotFoundError('Invoice', id);
   return row;
 }

@@ -5,6 +5,7 @@ import { invoices } from '../invoices/schema.ts';
 import { type BusinessDate, berlinDate, compareDates } from '../platform/dates.ts';
 import type { ServiceDeps } from '../platform/deps.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
+import { withTenant } from '../platform/tenancy.ts';
 import { ledgerEntries } from './schema.ts';
 
 /** What a dealer asks before handing over a motorhome: agreed, paid, open, overdue, next due, history. */
@@ -68,35 +69,38 @@ export async function vehicleAccount(
       { field: 'query.dealerId', message: 'required' },
     ]);
   }
-  const [invoiceRows, entries, plans] = await Promise.all([
-    deps.db
-      .select()
-      .from(invoices)
-      .where(
-        and(
-          eq(invoices.dealerId, dealerId),
-          eq(invoices.vehicleId, vehicleId),
-          ne(invoices.status, 'creating'),
-        ),
-      )
-      .orderBy(asc(invoices.createdAt)),
-    deps.db
-      .select()
-      .from(ledgerEntries)
-      .where(and(eq(ledgerEntries.dealerId, dealerId), eq(ledgerEntries.vehicleId, vehicleId)))
-      .orderBy(asc(ledgerEntries.occurredAt)),
-    deps.db
-      .select()
-      .from(financingPlans)
-      .where(
-        and(
-          eq(financingPlans.dealerId, dealerId),
-          eq(financingPlans.vehicleId, vehicleId),
-          ne(financingPlans.status, 'creating'),
-        ),
-      )
-      .orderBy(asc(financingPlans.createdAt)),
-  ]);
+  // Row-level security backs up the dealer conditions below (the admin reads unrestricted).
+  const [invoiceRows, entries, plans] = await withTenant(deps.db, scope, (db) =>
+    Promise.all([
+      db
+        .select()
+        .from(invoices)
+        .where(
+          and(
+            eq(invoices.dealerId, dealerId),
+            eq(invoices.vehicleId, vehicleId),
+            ne(invoices.status, 'creating'),
+          ),
+        )
+        .orderBy(asc(invoices.createdAt)),
+      db
+        .select()
+        .from(ledgerEntries)
+        .where(and(eq(ledgerEntries.dealerId, dealerId), eq(ledgerEntries.vehicleId, vehicleId)))
+        .orderBy(asc(ledgerEntries.occurredAt)),
+      db
+        .select()
+        .from(financingPlans)
+        .where(
+          and(
+            eq(financingPlans.dealerId, dealerId),
+            eq(financingPlans.vehicleId, vehicleId),
+            ne(financingPlans.status, 'creating'),
+          ),
+        )
+        .orderBy(asc(financingPlans.createdAt)),
+    ]),
+  );
   if (invoiceRows.length === 0 && entries.length === 0 && plans.length === 0)
     throw new NotFoundError('Vehicle', vehicleId);
 

@@ -8,7 +8,7 @@ import { SEPA_DEBIT_LIMIT_CENTS } from '../invoices/service.ts';
 import type { ServiceDeps } from '../platform/deps.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import { newId } from '../platform/ids.ts';
-import { collectionTags, owningDealer, tags, tenantFilter } from '../platform/tenancy.ts';
+import { collectionTags, owningDealer, tags, tenantFilter, withTenant } from '../platform/tenancy.ts';
 import { wrapStripeError } from '../stripe/errors.ts';
 import { stripeIdempotencyKey } from '../stripe/idempotency.ts';
 import { type PaymentLinkRow, paymentLinks } from './schema.ts';
@@ -145,10 +145,12 @@ export async function getPaymentLinkRow(
   scope: Scope,
   id: string,
 ): Promise<PaymentLinkRow> {
-  const [row] = await deps.db
-    .select()
-    .from(paymentLinks)
-    .where(and(eq(paymentLinks.id, id), tenantFilter(scope, paymentLinks.dealerId)));
+  const [row] = await withTenant(deps.db, scope, (db) =>
+    db
+      .select()
+      .from(paymentLinks)
+      .where(and(eq(paymentLinks.id, id), tenantFilter(scope, paymentLinks.dealerId))),
+  );
   if (!row) throw new NotFoundError('Payment link', id);
   return row;
 }

@@ -1,11 +1,58 @@
-import { eq, type SQL } from 'drizzle-orm';
-import type { PgColumn } from 'drizzle-orm/pg-core';
+import { eq, is, type SQL, sql } from 'drizzle-orm';
+import { type PgColumn, PgTransaction } from 'drizzle-orm/pg-core';
 import type { Scope } from '../auth/keys.ts';
+import type { Db } from './db/index.ts';
 import { ForbiddenError, ValidationError } from './errors.ts';
 
 /** The WHERE clause limiting a query to the caller's dealer (none for the admin). */
 export function tenantFilter(scope: Scope, dealerColumn: PgColumn): SQL | undefined {
   return scope.kind === 'admin' ? undefined : eq(dealerColumn, scope.dealerId);
+}
+
+/** The role dealer-scoped work runs as; migration 009's row-level security policies bind it to one dealer. */
+export const TENANT_ROLE = 'morelo_tenant';
+
+/**
+ * Runs `fn` behind row-level security, a second line beside tenantFilter: for a dealer, in a transaction as
+ * TENANT_ROLE with `app.dealer_id` naming the dealer, so the database itself hides other dealers' rows and
+ * refuses writes for them; for the admin, on `db` unchanged. `fn` must query through the handle it is given.
+ */
+export async function withTenant<T>(db: Db, scope: Scope, fn: (db: Db) => Promise<T>): Promise<T> {
+  if (scope.kind === 'admin') return fn(db);
+  const { dealerId } = scope;
+  // Inside a caller's transaction this is a savepoint, and SET LOCAL outlives a released savepoint, so the
+  // caller's role and dealer are put back afterwards (a rollback to the savepoint restores them by itself).
+  const nested = is(db, PgTransaction);
+  return db.transaction(async (txx) => {
+    const tx = txx as unknown as Db;
+    const outer = nested ? await tenantSettings(tx) : undefined;
+    await applyTenantSettings(tx, { role: TENANT_ROLE, dealerId });
+    const result = await fn(tx);
+    if (outer) await applyTenantSettings(tx, outer);
+    return result;
+  });
+}
+
+interface TenantSettings {
+  role: string;
+  dealerId: string;
+}
+
+async function tenantSettings(tx: Db): Promise<TenantSettings> {
+  const { rows } = (await tx.execute(
+    sql`select current_setting('role') as role, coalesce(current_setting('app.dealer_id', true), '') as "dealerId"`,
+  )) as unknown as { rows: TenantSettings[] };
+  const row = rows[0];
+  if (!row) throw new Error('current_setting returned no row');
+  return row;
+}
+
+// set_config('role', …) is SET LOCAL ROLE as a function, so the dealer id travels as a bound parameter and both
+// settings take one round trip; both end with the transaction.
+async function applyTenantSettings(tx: Db, settings: TenantSettings): Promise<void> {
+  await tx.execute(
+    sql`select set_config('role', ${settings.role}, true), set_config('app.dealer_id', ${settings.dealerId}, true)`,
+  );
 }
 
 /**
