@@ -4,14 +4,16 @@
  * a dispute stops it. Merge this table after the invoices' one, so our invoice row is already at
  * Stripe's state when these run (`mergeHandlerTables(…, invoiceEventHandlers, dunningEventHandlers)`).
  */
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import { type InvoiceRow, invoices } from '../invoices/schema.ts';
 import { berlinDate } from '../platform/dates.ts';
+import { wrapStripeError } from '../stripe/errors.ts';
 import { stripeIdempotencyKey } from '../stripe/idempotency.ts';
 import type { HandlerContext, HandlerTable } from '../webhooks/handlers.ts';
-import { dunningCases } from './schema.ts';
+import { type CaseRow, dunningAudit, dunningCases } from './schema.ts';
 import {
+  audit,
   caseTags,
   closeCaseOfInvoice,
   isoReturnReason,
@@ -40,30 +42,72 @@ function closeOn(reason: string) {
   };
 }
 
-/** The reason a payment of an invoice failed, and whether it was a SEPA debit, as far as Stripe tells. */
-async function failureOf(
-  ctx: HandlerContext,
-  invoice: Stripe.Invoice,
-): Promise<{ code: string | null; sepa: boolean }> {
+/** What Stripe tells about a failed payment of an invoice. */
+interface PaymentFailure {
+  /** The SEPA return reason (sepa-returns.ts), null when Stripe's code has none. */
+  reasonCode: string | null;
+  /** Stripe's own failure code, as reported. */
+  failureCode: string | null;
+  sepa: boolean;
+  /** The payment method that was debited (to stop further debits after MD06/MD01). */
+  paymentMethod: string | null;
+  /** The subscription a financing instalment belongs to, as Stripe links it. */
+  subscription: string | null;
+  customer: string | null;
+}
+
+const UNKNOWN_FAILURE: PaymentFailure = {
+  reasonCode: null,
+  failureCode: null,
+  sepa: false,
+  paymentMethod: null,
+  subscription: null,
+  customer: null,
+};
+
+/**
+ * Why a payment of an invoice failed, as far as Stripe tells. The invoice is re-fetched with its
+ * payments: Stripe's invoice events do not carry `payments` (it is includable only), so the event
+ * alone would never name the PaymentIntent, and the failed attempt is the invoice's newest payment.
+ */
+async function failureOf(ctx: HandlerContext, hinted: Stripe.Invoice): Promise<PaymentFailure> {
+  let invoice: Stripe.Invoice;
+  try {
+    invoice = hinted.payments
+      ? hinted
+      : await ctx.deps.stripe.invoices.retrieve(hinted.id ?? '', { expand: ['payments'] });
+  } catch (err) {
+    ctx.deps.log.warn({ err, invoice: hinted.id }, 'dunning: could not read the failed invoice');
+    return UNKNOWN_FAILURE;
+  }
+  const subscription = invoice.parent?.subscription_details?.subscription ?? null;
+  const base = {
+    ...UNKNOWN_FAILURE,
+    subscription: typeof subscription === 'string' ? subscription : (subscription?.id ?? null),
+    customer: typeof invoice.customer === 'string' ? invoice.customer : (invoice.customer?.id ?? null),
+  };
   const payments = invoice.payments?.data ?? [];
-  const pi = payments.map((p) => p.payment?.payment_intent).find((x) => x);
-  if (!pi) return { code: null, sepa: false };
+  const newest = payments.find((p) => p.is_default) ?? payments[0];
+  const pi = newest?.payment?.payment_intent;
+  if (!pi) return base;
   const id = typeof pi === 'string' ? pi : pi.id;
   try {
     const intent = await ctx.deps.stripe.paymentIntents.retrieve(id, { expand: ['latest_charge'] });
     const charge = typeof intent.latest_charge === 'object' ? intent.latest_charge : null;
     const error = intent.last_payment_error;
-    const code =
+    const failureCode = charge?.failure_code ?? error?.decline_code ?? error?.code ?? null;
+    const reasonCode =
       isoReturnReason(charge?.failure_code) ??
       isoReturnReason(error?.decline_code) ??
       isoReturnReason(error?.code) ??
       null;
     const sepa =
       charge?.payment_method_details?.type === 'sepa_debit' || error?.payment_method?.type === 'sepa_debit';
-    return { code, sepa };
+    const method = charge?.payment_method ?? error?.payment_method?.id ?? null;
+    return { ...base, reasonCode, failureCode, sepa, paymentMethod: method };
   } catch (err) {
     ctx.deps.log.warn({ err, paymentIntent: id }, 'dunning: could not read why the payment failed');
-    return { code: null, sepa: false };
+    return base;
   }
 }
 
@@ -74,11 +118,84 @@ async function onPaymentFailed(ctx: HandlerContext, event: Stripe.Event): Promis
   const failure = await failureOf(ctx, hinted);
   const opened = await recordPaymentFailure(ctx.tx, ctx.deps, {
     invoice: row,
-    reasonCode: failure.code,
+    reasonCode: failure.reasonCode,
+    failureCode: failure.failureCode,
     returned: failure.sepa,
     failedOn: berlinDate(event.created * 1000),
   });
-  if (opened) ctx.invalidate(caseTags(opened));
+  if (!opened) return;
+  if (!opened.mayRedebit && failure.sepa && row.financingPlanId) {
+    await stopRedebit(ctx, opened, failure);
+  }
+  ctx.invalidate(caseTags(opened));
+}
+
+function idOf(value: string | { id: string } | null | undefined): string | null {
+  if (!value) return null;
+  return typeof value === 'string' ? value : value.id;
+}
+
+/**
+ * After MD06 (the buyer reclaimed a debit) or MD01 (no mandate) the mandate must not be debited again
+ * (GERMAN-LAW.md). Left alone, Stripe would: its retries of the instalment and every renewal charge the
+ * subscription's default payment method, else the customer's. So the debited SEPA method is taken off
+ * both and detached from the customer (a detached method cannot be charged again). Stripe's retries then
+ * fail without a debit, and the letters ask for a transfer or card. Stripe first, audit last, once per
+ * payment method: a crash in between re-runs the event, whose Stripe calls replay by idempotency key.
+ */
+async function stopRedebit(ctx: HandlerContext, c: CaseRow, failure: PaymentFailure): Promise<void> {
+  const pm = failure.paymentMethod;
+  if (!pm) return;
+  const earlier = await ctx.tx
+    .select({ details: dunningAudit.details })
+    .from(dunningAudit)
+    .where(and(eq(dunningAudit.caseId, c.id), eq(dunningAudit.action, 'redebit_blocked')));
+  if (earlier.some((e) => e.details?.paymentMethod === pm)) return;
+  const { stripe } = ctx.deps;
+  const key = (effect: string) => ({
+    idempotencyKey: stripeIdempotencyKey('dunning-case', c.id, `no-redebit:${pm}:${effect}`),
+  });
+  const cleared: string[] = [];
+  try {
+    if (failure.subscription) {
+      const sub = await stripe.subscriptions.retrieve(failure.subscription);
+      if (idOf(sub.default_payment_method) === pm) {
+        await stripe.subscriptions.update(sub.id, { default_payment_method: '' }, key('subscription'));
+        cleared.push(`subscription:${sub.id}`);
+      }
+    }
+    if (failure.customer) {
+      const customer = await stripe.customers.retrieve(failure.customer);
+      if (!customer.deleted && idOf(customer.invoice_settings?.default_payment_method) === pm) {
+        await stripe.customers.update(
+          customer.id,
+          { invoice_settings: { default_payment_method: '' } },
+          key('customer'),
+        );
+        cleared.push(`customer:${customer.id}`);
+      }
+    }
+    const method = await stripe.paymentMethods.retrieve(pm);
+    const detached = method.customer !== null;
+    if (detached) await stripe.paymentMethods.detach(pm, {}, key('detach'));
+    const now = new Date(ctx.deps.clock.now());
+    await audit(
+      ctx.tx,
+      {
+        caseId: c.id,
+        buyerId: c.buyerId,
+        dealerId: c.dealerId,
+        action: 'redebit_blocked',
+        actor: 'system',
+        reason: `Keine erneute Lastschrift nach ${c.returnReasonCode}: Zahlungsmittel bei Stripe entfernt`,
+        details: { paymentMethod: pm, subscription: failure.subscription, cleared, detached },
+      },
+      now,
+    );
+  } catch (err) {
+    // Failing the event makes the inbox retry it: the block must happen before Stripe's next retry.
+    throw wrapStripeError(err);
+  }
 }
 
 /** Our invoice behind a charge or PaymentIntent: through Stripe's invoice payments. */

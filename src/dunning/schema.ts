@@ -79,6 +79,8 @@ export const dunningCases = pgTable('dunning_cases', {
   disputed: boolean('disputed').notNull().default(false),
   pauseReason: text('pause_reason'),
   returnReasonCode: text('return_reason_code'),
+  /** Stripe's failure code behind `returnReasonCode` (migrations/012), kept as Stripe reported it. */
+  returnFailureCode: text('return_failure_code'),
   mayRedebit: boolean('may_redebit').notNull().default(true),
   escalation: text('escalation', { enum: ['collection', 'court', 'write_off', 'call_loan'] }),
   escalatedAt: timestamp('escalated_at', { withTimezone: true }),

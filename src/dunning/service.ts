@@ -63,6 +63,7 @@ import {
   type EscalationAction,
   type LetterRow,
 } from './schema.ts';
+import { mayRedebitAfter } from './sepa-returns.ts';
 
 /** The cache collection of dunning cases (only invalidated today; the routes read uncached). */
 export const DUNNING = 'dunning';
@@ -438,6 +439,8 @@ export interface CaseSummary {
   disputed: boolean;
   paymentProcessing: boolean;
   returnReasonCode: string | null;
+  /** Stripe's failure code behind the return reason, as Stripe reported it. */
+  returnFailureCode: string | null;
   mayRedebit: boolean;
   escalation: EscalationAction | null;
   closedReason: string | null;
@@ -511,6 +514,7 @@ function summarise(
     disputed: c.disputed,
     paymentProcessing: invoice.paymentProcessing,
     returnReasonCode: c.returnReasonCode,
+    returnFailureCode: c.returnFailureCode,
     mayRedebit: c.mayRedebit,
     escalation: c.escalation,
     closedReason: c.closedReason,
@@ -1000,29 +1004,8 @@ async function loanCallWarningsOf(db: Db, planId: string): Promise<BusinessDate[
 
 // ---------------------------------------------------------------------------- facts brought by events
 
-/** ISO 20022 return reasons of a SEPA debit that we record. */
-export const SEPA_RETURN_CODES = ['AM04', 'MD06', 'MD01', 'MS02', 'AC04'] as const;
-
-/** No new debit after these: the buyer reclaimed it (MD06) or there is no mandate (MD01). */
-const NO_REDEBIT = new Set(['MD06', 'MD01']);
-
-// Stripe reports SEPA failures with its own codes; these are the ISO reasons behind them.
-const STRIPE_TO_ISO: Readonly<Record<string, string>> = {
-  insufficient_funds: 'AM04',
-  debit_not_authorized: 'MD01',
-  debit_authorization_not_match: 'MD01',
-  account_closed: 'AC04',
-  refer_to_customer: 'MS02',
-  debit_disputed: 'MD06',
-};
-
-/** The ISO return reason of a failure code (an ISO code passes as it is); null when unknown. */
-export function isoReturnReason(code: string | null | undefined): string | null {
-  if (!code) return null;
-  const upper = code.toUpperCase();
-  if (/^[A-Z]{2}\d{2}$/.test(upper)) return upper;
-  return STRIPE_TO_ISO[code] ?? null;
-}
+// The SEPA reason table and Stripe's codes behind it live in sepa-returns.ts; re-exported for callers.
+export { SEPA_RETURN_CODES, sepaReturnReason as isoReturnReason } from './sepa-returns.ts';
 
 /**
  * A failed or returned payment of an invoice: opens its case at once (or reopens a closed one),
@@ -1031,7 +1014,15 @@ export function isoReturnReason(code: string | null | undefined): string | null 
 export async function recordPaymentFailure(
   tx: Db,
   deps: ServiceDeps,
-  input: { invoice: InvoiceRow; reasonCode: string | null; returned: boolean; failedOn: BusinessDate },
+  input: {
+    invoice: InvoiceRow;
+    /** The SEPA reason (sepa-returns.ts), null when Stripe's code has none. */
+    reasonCode: string | null;
+    /** Stripe's failure code as reported (e.g. `insufficient_funds`), kept beside the SEPA reason. */
+    failureCode?: string | null;
+    returned: boolean;
+    failedOn: BusinessDate;
+  },
 ): Promise<CaseRow | undefined> {
   const { invoice } = input;
   if (invoice.status === 'paid' || invoice.status === 'void') return undefined;
@@ -1043,7 +1034,8 @@ export async function recordPaymentFailure(
     .where(eq(dunningCases.invoiceId, invoice.id))
     .for('update');
   const reason = input.reasonCode;
-  const mayRedebit = !(reason && NO_REDEBIT.has(reason));
+  const failureCode = input.failureCode ?? null;
+  const mayRedebit = mayRedebitAfter(reason);
   let row: CaseRow;
   if (existing) {
     const reopened = existing.stage === 'closed' && existing.closedReason === 'paid';
@@ -1052,6 +1044,7 @@ export async function recordPaymentFailure(
       existing,
       {
         ...(reason ? { returnReasonCode: reason } : {}),
+        ...(failureCode ? { returnFailureCode: failureCode } : {}),
         mayRedebit: existing.mayRedebit && mayRedebit,
         ...(reopened ? { stage: 'dunning' as const, closedReason: null, closedAt: null } : {}),
       },
@@ -1063,6 +1056,7 @@ export async function recordPaymentFailure(
       dueDate: (invoice.dueDate as BusinessDate | null) ?? input.failedOn,
       today: input.failedOn,
       returnReasonCode: reason,
+      returnFailureCode: failureCode,
       mayRedebit,
     });
   }
@@ -1074,8 +1068,12 @@ export async function recordPaymentFailure(
       dealerId: row.dealerId,
       action: input.returned ? 'debit_returned' : 'payment_failed',
       actor: 'system',
-      reason: reason ? `SEPA-Rückgabegrund ${reason}` : null,
-      details: { reasonCode: reason, mayRedebit: row.mayRedebit },
+      reason: reason
+        ? `SEPA-Rückgabegrund ${reason}${failureCode ? ` (Stripe: ${failureCode})` : ''}`
+        : failureCode
+          ? `Stripe: ${failureCode}`
+          : null,
+      details: { reasonCode: reason, stripeFailureCode: failureCode, mayRedebit: row.mayRedebit },
     },
     now,
   );
@@ -1092,6 +1090,7 @@ export async function openCase(
     dueDate: BusinessDate;
     today: BusinessDate;
     returnReasonCode?: string | null;
+    returnFailureCode?: string | null;
     mayRedebit?: boolean;
   },
 ): Promise<CaseRow> {
@@ -1122,6 +1121,7 @@ export async function openCase(
       level: 0,
       dueDate: input.dueDate,
       returnReasonCode: input.returnReasonCode ?? null,
+      returnFailureCode: input.returnFailureCode ?? null,
       mayRedebit: input.mayRedebit ?? true,
       openedOn: input.today,
       createdAt: now,
