@@ -11,7 +11,7 @@ const vehicleView = z.object({
   vehicleId: z.string(),
   dealerId: z.string(),
   totalAgreed: money,
-  paid: z.object({ settled: money, processing: money, reversed: money, net: money }),
+  paid: z.object({ settled: money, processing: money, reclaimable: money, reversed: money, net: money }),
   open: money,
   overdue: money,
   nextDue: z

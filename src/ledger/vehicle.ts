@@ -8,6 +8,9 @@ import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import { withTenant } from '../platform/tenancy.ts';
 import { ledgerEntries } from './schema.ts';
 
+/** A consumer may reclaim an authorised SEPA debit for 8 weeks. */
+const SEPA_RECLAIM_MS = 8 * 7 * 24 * 3600 * 1000;
+
 /** What a dealer asks before handing over a motorhome: agreed, paid, open, overdue, next due, history. */
 export interface VehicleAccount {
   vehicleId: string;
@@ -19,6 +22,11 @@ export interface VehicleAccount {
     settled: number;
     /** SEPA money on its way: it may still be returned. */
     processing: number;
+    /**
+     * The part of `settled` paid by SEPA Direct Debit in the last 8 weeks: a consumer may still reclaim an
+     * authorised debit without reason (§ 675x (4) BGB), so a dealer should know it before handing over.
+     */
+    reclaimable: number;
     /** Refunds, returned debits and disputes (negative or zero). */
     reversed: number;
     /** settled + reversed. */
@@ -126,6 +134,16 @@ export async function vehicleAccount(
     )
     .reduce((s, i) => s + i.amountRemaining, 0);
   const reversed = entries.filter((e) => e.amount < 0).reduce((s, e) => s + e.amount, 0);
+  const reclaimWindowStart = deps.clock.now() - SEPA_RECLAIM_MS;
+  const reclaimable = entries
+    .filter(
+      (e) =>
+        e.amount > 0 &&
+        e.settlement === 'settled' &&
+        e.paymentMethod === 'sepa_debit' &&
+        e.occurredAt.getTime() > reclaimWindowStart,
+    )
+    .reduce((s, e) => s + e.amount, 0);
   const dueOpen = open
     .filter((i) => !i.paymentProcessing && i.dueDate)
     .sort((a, b) => compareDates(a.dueDate as BusinessDate, b.dueDate as BusinessDate));
@@ -156,7 +174,13 @@ export async function vehicleAccount(
     totalAgreed:
       agreedInvoices.reduce((s, i) => s + i.amount, 0) +
       planTotals.filter((t) => runningPlans.has(t.plan.id)).reduce((s, t) => s + t.total, 0),
-    paid: { settled, processing: processingLedger + processingInvoices, reversed, net: settled + reversed },
+    paid: {
+      settled,
+      processing: processingLedger + processingInvoices,
+      reclaimable,
+      reversed,
+      net: settled + reversed,
+    },
     open: open.filter((i) => !i.paymentProcessing).reduce((s, i) => s + i.amountRemaining, 0),
     overdue: dueOpen.filter((i) => (i.dueDate as string) < today).reduce((s, i) => s + i.amountRemaining, 0),
     nextDue: candidates[0] ?? null,

@@ -71,7 +71,13 @@ describe('payment links: POST /api/payments/payment-links', () => {
     const vehicle = (
       await t.app.inject({ url: '/api/payments/vehicles/VIN-P90G-1', headers: dealer.auth })
     ).json();
-    expect(vehicle.paid).toEqual({ settled: 1_500_000, processing: 0, reversed: 0, net: 1_500_000 });
+    expect(vehicle.paid).toEqual({
+      settled: 1_500_000,
+      processing: 0,
+      reclaimable: 0,
+      reversed: 0,
+      net: 1_500_000,
+    });
     expect(vehicle.history).toHaveLength(1);
 
     // The buyer cannot pay twice.
@@ -112,7 +118,16 @@ describe('payment links: POST /api/payments/payment-links', () => {
       payload: { days: 14 },
     });
     vehicle = (await t.app.inject({ url: '/api/payments/vehicles/VIN-LOFT-1', headers: dealer.auth })).json();
-    expect(vehicle.paid).toMatchObject({ settled: 800_000, processing: 0 });
+    // Settled, but the buyer may still reclaim the debit for 8 weeks.
+    expect(vehicle.paid).toMatchObject({ settled: 800_000, processing: 0, reclaimable: 800_000 });
+    await t.app.inject({
+      method: 'POST',
+      url: '/api/dev/advance-time',
+      headers: t.admin,
+      payload: { days: 57 },
+    });
+    vehicle = (await t.app.inject({ url: '/api/payments/vehicles/VIN-LOFT-1', headers: dealer.auth })).json();
+    expect(vehicle.paid).toMatchObject({ settled: 800_000, reclaimable: 0 });
 
     const bad = (
       await create({
