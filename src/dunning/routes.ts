@@ -5,6 +5,7 @@ import { requireAdmin } from '../auth/plugin.ts';
 import type { ServiceDeps } from '../platform/deps.ts';
 import { listQuery } from '../platform/pagination.ts';
 import { owningDealer } from '../platform/tenancy.ts';
+import { describeBaseRates, setBaseRates } from './base-rate-settings.ts';
 import { DEBTOR_TYPES } from './interest.ts';
 import { isValidIban } from './letter.ts';
 import { letterPdfFilename, renderTextPdf } from './pdf.ts';
@@ -68,6 +69,39 @@ export async function dunningRoutes(app: FastifyInstance, opts: { deps: ServiceD
     async (request) => {
       requireAdmin(request);
       return describePolicy(deps, request.params.debtorType, request.query.dealerId);
+    },
+  );
+
+  r.get(
+    '/api/payments/dunning/base-rates',
+    {
+      schema: {
+        tags: ['dunning'],
+        summary: 'Admin: the base-rate table (Basiszinssatz, § 247 BGB) interest is computed with',
+        description:
+          'source `default` (shipped) or `configured`; knownUntil is the first day past the table.',
+      },
+    },
+    async (request) => {
+      requireAdmin(request);
+      return describeBaseRates(deps.db);
+    },
+  );
+
+  r.put(
+    '/api/payments/dunning/base-rates',
+    {
+      schema: {
+        tags: ['dunning'],
+        summary: 'Admin: replace the base-rate table with a longer one ([{from, ratePercent}], sorted)',
+        description:
+          'Add each new rate on 1 Jan / 1 Jul. Published rates cannot be changed or removed; a bad table is a 400 naming the entry.',
+        body: z.array(z.unknown()).max(400),
+      },
+    },
+    async (request) => {
+      requireAdmin(request);
+      return setBaseRates(deps, request.scope, request.body);
     },
   );
 

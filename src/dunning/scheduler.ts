@@ -23,6 +23,8 @@ import { type Cents, cents, sumCents } from '../platform/money.ts';
 import { enqueueOutbox, type OutboxDispatcher, type OutboxSenders } from '../platform/outbox.ts';
 import { readSetting, writeSetting } from '../platform/settings.ts';
 import { stripeIdempotencyKey } from '../stripe/idempotency.ts';
+import { currentBaseRateTable } from './base-rate-settings.ts';
+import type { BaseRateTable } from './base-rates.ts';
 import { InvalidDunningInputError } from './errors.ts';
 import { businessFlatFee, calculateDefaultInterest, defaultStartForDueDate } from './interest.ts';
 import { renderDunningLetter } from './letter.ts';
@@ -79,9 +81,11 @@ export async function runDunning(deps: ServiceDeps, today?: BusinessDate): Promi
     .from(dunningCases)
     .where(inArray(dunningCases.stage, ['dunning', 'awaiting_decision']))
     .orderBy(asc(dunningCases.createdAt), asc(dunningCases.id));
+  // Read once per run: every letter of a day uses the same table (the admin's or the shipped one).
+  const table = await currentBaseRateTable(deps.db);
   for (const { id } of active) {
     try {
-      const outcome = await advanceCase(deps, id, day);
+      const outcome = await advanceCase(deps, id, day, table);
       if (outcome === 'letter') result.lettersQueued++;
       if (outcome === 'awaiting_decision') result.awaitingDecision++;
       if (outcome === 'closed') result.closed++;
@@ -172,7 +176,12 @@ function terminalReason(invoice: InvoiceRow): string | undefined {
 }
 
 /** Moves one case by at most one step. */
-async function advanceCase(deps: ServiceDeps, caseId: string, today: BusinessDate): Promise<Outcome> {
+async function advanceCase(
+  deps: ServiceDeps,
+  caseId: string,
+  today: BusinessDate,
+  table: BaseRateTable,
+): Promise<Outcome> {
   // A first look without locks: only a case about to get a letter needs the (network) payment URL.
   const [peek] = await deps.db
     .select({ c: dunningCases, invoice: invoices })
@@ -240,6 +249,7 @@ async function advanceCase(deps: ServiceDeps, caseId: string, today: BusinessDat
           step.level,
           today,
           usable ? payment : undefined,
+          table,
         );
         if (!written) return 'none';
         changed = await updateCase(tx, c, { level: step.level }, now);
@@ -262,6 +272,7 @@ async function writeLetter(
   levelNumber: number,
   today: BusinessDate,
   payment: PaymentUrl | undefined,
+  table: BaseRateTable,
 ): Promise<boolean> {
   const level = levelOf(c.policy, levelNumber);
   if (!level) throw new InvalidDunningInputError(`the case's policy has no level ${levelNumber}`);
@@ -274,6 +285,7 @@ async function writeLetter(
     defaultStart: defaultStartForDueDate(c.dueDate as BusinessDate),
     until: today,
     debtorType: c.debtorType,
+    table,
   });
   const fees = feesUpToLevel(c.policy, levelNumber);
   const flatFee = businessFlatFee(c.debtorType);

@@ -27,6 +27,8 @@ import { afterCursor, newestFirst, toPage } from '../platform/pagination.ts';
 import { collectionTags, tags, tenantFilter } from '../platform/tenancy.ts';
 import { wrapStripeError } from '../stripe/errors.ts';
 import { stripeIdempotencyKey } from '../stripe/idempotency.ts';
+import { currentBaseRateTable } from './base-rate-settings.ts';
+import type { BaseRateTable } from './base-rates.ts';
 import { DunningError, InconsistentDunningHistoryError, InvalidDunningPolicyError } from './errors.ts';
 import {
   businessFlatFee,
@@ -383,6 +385,7 @@ export function amountsOf(
   c: Pick<CaseRow, 'policy' | 'debtorType' | 'dueDate' | 'level'>,
   openAmount: number,
   asOf: BusinessDate,
+  table?: BaseRateTable,
 ): CaseAmounts {
   const principal = cents(Math.max(0, openAmount));
   const interest = calculateDefaultInterest({
@@ -390,6 +393,7 @@ export function amountsOf(
     defaultStart: defaultStartForDueDate(c.dueDate as BusinessDate),
     until: asOf,
     debtorType: c.debtorType,
+    ...(table ? { table } : {}),
   });
   const fees = feesUpToLevel(c.policy, c.level);
   const feesTotal = sumCents(fees.map((f) => f.amount));
@@ -457,10 +461,11 @@ function summarise(
   buyer: Pick<BuyerRow, 'id' | 'name'>,
   letters: readonly SentLetter[],
   on: BusinessDate,
+  table: BaseRateTable,
 ): CaseSummary & { amounts: CaseAmounts } {
   const asOf = c.closedAt ? berlinDate(c.closedAt.getTime()) : on;
   const open = c.stage === 'closed' ? Math.max(0, invoice.amountRemaining) : invoice.amountRemaining;
-  const amounts = amountsOf(c, open, asOf);
+  const amounts = amountsOf(c, open, asOf, table);
   const active = c.stage === 'dunning' || c.stage === 'awaiting_decision';
   let nextAction: NextDunningAction = {
     action: 'none',
@@ -567,6 +572,7 @@ export async function listCases(deps: ServiceDeps, scope: Scope, query: CaseList
     rows.map((r) => r.c.id),
   );
   const on = today(deps);
+  const table = await currentBaseRateTable(deps.db);
   const page = toPage(
     rows.map((r) => ({ ...r, createdAt: r.c.createdAt, id: r.c.id })),
     query.limit,
@@ -577,6 +583,7 @@ export async function listCases(deps: ServiceDeps, scope: Scope, query: CaseList
         r.buyer,
         letters.get(r.c.id) ?? [],
         on,
+        table,
       );
       return summary;
     },
@@ -655,7 +662,8 @@ export async function getCaseDetail(deps: ServiceDeps, scope: Scope, id: string)
     .where(eq(dunningAudit.caseId, c.id))
     .orderBy(asc(dunningAudit.seq));
   const sent = letters.map((l) => ({ level: l.level, sentOn: l.letterDate as BusinessDate }));
-  const { amounts, ...summary } = summarise(c, invoice, buyer, sent, today(deps));
+  const table = await currentBaseRateTable(deps.db);
+  const { amounts, ...summary } = summarise(c, invoice, buyer, sent, today(deps), table);
   return {
     ...summary,
     claim: {
