@@ -67,7 +67,8 @@ describe('financing plans: never charged twice', () => {
     await settle(t);
     const drafts = await t.stripe.invoices.list({ subscription: sub, status: 'draft' });
     expect(drafts.data.length).toBe(1);
-    const paidBefore = (await t.stripe.invoices.list({ subscription: sub, status: 'paid', limit: 100 })).data.length;
+    const paidBefore = (await t.stripe.invoices.list({ subscription: sub, status: 'paid', limit: 100 })).data
+      .length;
 
     const payoff = await t.app.inject({
       method: 'POST',
@@ -76,7 +77,8 @@ describe('financing plans: never charged twice', () => {
     });
     expect(payoff.statusCode).toBe(200);
     await advanceDays(t, 3);
-    const paidAfter = (await t.stripe.invoices.list({ subscription: sub, status: 'paid', limit: 100 })).data.length;
+    const paidAfter = (await t.stripe.invoices.list({ subscription: sub, status: 'paid', limit: 100 })).data
+      .length;
     expect(paidAfter).toBe(paidBefore);
     expect((await t.stripe.invoices.list({ subscription: sub, status: 'draft' })).data).toHaveLength(0);
   });
