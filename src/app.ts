@@ -24,7 +24,7 @@ import { financingPlansOfBuyer, issueDueBalloonInvoices } from './financing/serv
 import { healthRoutes } from './health/routes.ts';
 import { invoiceEventHandlers } from './invoices/events.ts';
 import { invoiceRoutes } from './invoices/routes.ts';
-import { invoicesOfBuyer } from './invoices/service.ts';
+import { invoicesOfBuyer, sweepAbandonedInvoices } from './invoices/service.ts';
 import { vehicleRoutes } from './ledger/routes.ts';
 import { paymentLinkRoutes } from './payment-links/routes.ts';
 import { paymentEventHandlers } from './payments/events.ts';
@@ -161,6 +161,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', () => outbox.stop());
   const clockJobs = new ClockJobs(services, [
     { name: 'financing.balloon-invoices', run: issueDueBalloonInvoices },
+    { name: 'invoices.sweep-abandoned', run: sweepAbandonedInvoices },
     dunningClockJob(outbox),
   ]);
   app.decorate('clockJobs', clockJobs);

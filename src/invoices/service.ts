@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import type { Scope } from '../auth/keys.ts';
 import { BUYERS, getBuyerRow } from '../customers/service.ts';
@@ -272,4 +272,34 @@ export async function getInvoiceRow(deps: ServiceDeps, scope: Scope, id: string)
   );
   if (!row) throw new NotFoundError('Invoice', id);
   return row;
+}
+
+/** An invoice still being created after this long was abandoned (a crash or a Stripe failure mid-way). */
+export const ABANDONED_AFTER_MS = 60 * 60 * 1000;
+
+/**
+ * Clock job: invoices whose creation stopped half-way (a Stripe outage, a crash) and were not retried within an
+ * hour are closed — a Stripe draft is deleted (it was never sent, so the buyer never saw it), our row is voided —
+ * so nothing half-created stays unaccounted. A later retry with the same Idempotency-Key gets the void invoice.
+ */
+export async function sweepAbandonedInvoices(deps: ServiceDeps): Promise<number> {
+  const cutoff = new Date(deps.clock.now() - ABANDONED_AFTER_MS);
+  const stale = await deps.db
+    .select()
+    .from(invoices)
+    .where(and(inArray(invoices.status, ['creating', 'draft']), lt(invoices.updatedAt, cutoff)));
+  for (const row of stale) {
+    if (row.stripeInvoiceId) {
+      const atStripe = await deps.stripe.invoices.retrieve(row.stripeInvoiceId).catch(wrapStripeError);
+      // Sent after all (the last step succeeded, the row update did not): leave it to the invoice events.
+      if (atStripe.status !== 'draft') continue;
+      await deps.stripe.invoices.del(row.stripeInvoiceId).catch(wrapStripeError);
+    }
+    await deps.db
+      .update(invoices)
+      .set({ status: 'void', amountRemaining: 0, updatedAt: new Date(deps.clock.now()) })
+      .where(and(eq(invoices.id, row.id), inArray(invoices.status, ['creating', 'draft'])));
+    deps.log.warn({ invoiceId: row.id }, 'abandoned invoice creation closed');
+  }
+  return stale.length;
 }

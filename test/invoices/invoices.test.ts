@@ -1,3 +1,4 @@
+import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 
@@ -257,5 +258,49 @@ describe('POST /api/payments/invoices', () => {
     expect(vehicle.paid).toMatchObject({ settled: 500_000, processing: 0, net: 500_000 });
     expect(vehicle.open).toBe(0);
     expect(vehicle.history.filter((h: { settlement: string }) => h.settlement === 'settled')).toHaveLength(1);
+  });
+
+  it('a Stripe outage mid-way: 503, a retry with the key resumes the same invoice, an abandoned one is closed', async () => {
+    const original = t.stripe.invoices.sendInvoice.bind(t.stripe.invoices);
+    t.stripe.invoices.sendInvoice = (async () => {
+      throw new Stripe.errors.StripeConnectionError({ message: 'connection reset' });
+    }) as unknown as typeof original;
+    const payload = {
+      customerId: consumer.id,
+      vehicleId: 'VIN-OUT',
+      kind: 'other',
+      amount: 70_000,
+      description: 'Markise',
+    };
+    try {
+      const failed = await post(payload, { 'idempotency-key': 'outage-1' });
+      expect(failed.statusCode).toBe(503);
+      const abandoned = await post({ ...payload, amount: 80_000 });
+      expect(abandoned.statusCode).toBe(503);
+    } finally {
+      t.stripe.invoices.sendInvoice = original;
+    }
+    // The retry resumes: the same Stripe draft is sent, no second invoice.
+    const retried = await post(payload, { 'idempotency-key': 'outage-1' });
+    expect(retried.statusCode).toBe(201);
+    expect(retried.json().status).toBe('open');
+    const atStripe = await t.stripe.invoices.list({ customer: consumer.stripeCustomerId, limit: 100 });
+    expect(atStripe.data.filter((i) => i.amount_due === 70_000)).toHaveLength(1);
+
+    // The one never retried is closed after an hour: its Stripe draft deleted, our row void, nothing agreed.
+    const draft = atStripe.data.find((i) => i.amount_due === 80_000 && i.status === 'draft');
+    expect(draft).toBeDefined();
+    t.clock.advance(2 * 60 * 60 * 1000);
+    await t.app.clockJobs.runDue();
+    const gone = await t.stripe.invoices.retrieve(draft?.id as string).then(
+      (i) => (i as { deleted?: boolean }).deleted === true,
+      () => true,
+    );
+    expect(gone).toBe(true);
+    const vehicle = (
+      await t.app.inject({ url: '/api/payments/vehicles/VIN-OUT', headers: dealer.auth })
+    ).json();
+    expect(vehicle.totalAgreed).toBe(70_000);
+    expect(vehicle.invoices.map((i: { status: string }) => i.status).sort()).toEqual(['open', 'void']);
   });
 });
