@@ -20,7 +20,8 @@ export async function createTestDatabase(): Promise<{
   if (!TEST_DATABASE_URL) {
     const database = await openDatabase({ memory: true });
     await database.migrate();
-    return { database, drop: () => database.close() };
+    // A test may have closed it already (to simulate an outage).
+    return { database, drop: () => database.close().catch(() => {}) };
   }
   const name = `mp_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
@@ -35,7 +36,7 @@ export async function createTestDatabase(): Promise<{
     database,
     url: url.toString(),
     drop: async () => {
-      await database.close();
+      await database.close().catch(() => {});
       const c = new pg.Client({ connectionString: TEST_DATABASE_URL });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
