@@ -12,6 +12,7 @@ const report = z.object({
   eventsScanned: z.number(),
   eventsReplayed: z.array(z.string()),
   invoicesChecked: z.number(),
+  linksChecked: z.number(),
   differences: z.array(
     z.object({
       dealerId: z.string(),

@@ -3,10 +3,11 @@
  * event list, since a checkpoint) and compares, per invoice and payment, what the ledger says was paid with what
  * Stripe says — reporting every difference rather than silently "fixing" money.
  */
-import { and, eq, gt, inArray, isNotNull, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNotNull, ne, sql } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import { invoices } from '../invoices/schema.ts';
 import { ledgerEntries } from '../ledger/schema.ts';
+import { paymentLinks } from '../payment-links/schema.ts';
 import type { ServiceDeps } from '../platform/deps.ts';
 import { readSetting, writeSetting } from '../platform/settings.ts';
 import { storeEvent } from '../webhooks/receive.ts';
@@ -36,6 +37,7 @@ export interface ReconcileReport {
   eventsScanned: number;
   eventsReplayed: string[];
   invoicesChecked: number;
+  linksChecked: number;
   differences: Difference[];
 }
 
@@ -120,6 +122,50 @@ async function compareInvoices(deps: ServiceDeps): Promise<{ checked: number; di
 }
 
 /**
+ * Compares each payment link's payments at Stripe (its Checkout Sessions' PaymentIntents) with the ledger: money
+ * Stripe collected that the ledger lacks (a lost webhook), or a ledger entry Stripe does not back.
+ */
+async function compareLinkPayments(
+  deps: ServiceDeps,
+): Promise<{ checked: number; differences: Difference[] }> {
+  const links = await deps.db
+    .select()
+    .from(paymentLinks)
+    .where(and(isNotNull(paymentLinks.stripePaymentLinkId), ne(paymentLinks.status, 'creating')));
+  const differences: Difference[] = [];
+  for (const link of links) {
+    const sessions = await deps.stripe.checkout.sessions.list({
+      payment_link: link.stripePaymentLinkId as string,
+      limit: 100,
+    });
+    for (const session of sessions.data) {
+      const piId =
+        typeof session.payment_intent === 'string' ? session.payment_intent : session.payment_intent?.id;
+      if (!piId) continue;
+      const pi = await deps.stripe.paymentIntents.retrieve(piId);
+      const atStripe = pi.status === 'succeeded' ? pi.amount : 0;
+      const [entry] = await deps.db
+        .select()
+        .from(ledgerEntries)
+        .where(and(eq(ledgerEntries.sourceId, piId), eq(ledgerEntries.effect, 'payment')));
+      const ours = entry?.settlement === 'settled' ? entry.amount : 0;
+      if (ours !== atStripe) {
+        differences.push({
+          dealerId: link.dealerId,
+          vehicleId: link.vehicleId,
+          invoiceId: null,
+          stripeObject: piId,
+          ours,
+          stripe: atStripe,
+          note: `payment link ${link.id}: ours ${entry?.settlement ?? 'missing'}, Stripe ${pi.status}`,
+        });
+      }
+    }
+  }
+  return { checked: links.length, differences };
+}
+
+/**
  * One reconciliation run: replays missed events (and lets the processor apply them), then compares the ledger with
  * Stripe. Safe to run on several instances at once (replays are deduplicated by event id; comparison only reads).
  */
@@ -139,7 +185,10 @@ export async function reconcile(
     );
     await options.applyNow?.();
   }
-  const { checked, differences } = await compareInvoices(deps);
+  const invoiceCheck = await compareInvoices(deps);
+  const linkCheck = await compareLinkPayments(deps);
+  const checked = invoiceCheck.checked;
+  const differences = [...invoiceCheck.differences, ...linkCheck.differences];
   for (const d of differences) deps.log.warn({ difference: d }, 'ledger and Stripe disagree');
   await writeSetting(deps.db, CHECKPOINT, Math.max(until, checkpoint ?? 0), new Date(deps.clock.now()));
   return {
@@ -148,6 +197,7 @@ export async function reconcile(
     eventsScanned: scanned,
     eventsReplayed: replayed,
     invoicesChecked: checked,
+    linksChecked: linkCheck.checked,
     differences,
   };
 }

@@ -86,6 +86,33 @@ describe('reconciliation finds what the webhook missed', () => {
     ]);
   });
 
+  it('finds a link payment Stripe collected that the ledger never heard of', async () => {
+    const link = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/api/payments/payment-links',
+        headers: dealer.auth,
+        payload: { amount: 250_000, vehicleModel: 'Loft', vehicleId: 'VIN-C', buyerEmail: 'anna@example.de' },
+      })
+    ).json();
+    await fetch(`${t.emulator.url}/_emulator/checkout/complete`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk_test_tester', 'content-type': 'application/json' },
+      body: JSON.stringify({ link: link.stripePaymentLinkId, outcome: 'card' }),
+    });
+    await t.emulator.drainWebhooks();
+    await t.app.inbox.drain();
+    // The payment's ledger entry is lost (as if its events had never been applied).
+    await t.database.db.delete(ledgerEntries).where(eq(ledgerEntries.vehicleId, 'VIN-C'));
+    const report = (
+      await t.app.inject({ method: 'POST', url: '/api/admin/reconcile', headers: t.admin })
+    ).json();
+    expect(report.linksChecked).toBeGreaterThan(0);
+    expect(report.differences).toEqual(
+      expect.arrayContaining([expect.objectContaining({ vehicleId: 'VIN-C', ours: 0, stripe: 250_000 })]),
+    );
+  });
+
   it('is for the admin only', async () => {
     const res = await t.app.inject({ method: 'POST', url: '/api/admin/reconcile', headers: dealer.auth });
     expect(res.statusCode).toBe(403);
