@@ -114,7 +114,22 @@ describe('npm start (offline) and npm run emulator', () => {
     });
     expect(list.status).toBe(200);
     expect((await sdk.customers.retrieve(customer.id)).id).toBe(customer.id);
-    expect(await stop(second)).toBe(0);
+    // Graceful shutdown: a request in flight when SIGTERM arrives still gets its answer.
+    const slow = fetch(`${base}/api/dev/advance-time`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ days: 120 }),
+    });
+    let answered = false;
+    void slow.then(() => {
+      answered = true;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(answered).toBe(false); // still running when the signal comes
+    const exited = stop(second);
+    const answer = await slow;
+    expect(answer.status).toBe(200);
+    expect(await exited).toBe(0);
   }, 240_000);
 
   it('runs the emulator alone for any Stripe SDK', async () => {
