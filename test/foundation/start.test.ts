@@ -118,13 +118,13 @@ describe('npm start (offline) and npm run emulator', () => {
     const slow = fetch(`${base}/api/dev/advance-time`, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ days: 120 }),
+      body: JSON.stringify({ days: 400 }),
     });
     let answered = false;
     void slow.then(() => {
       answered = true;
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 200));
     expect(answered).toBe(false); // still running when the signal comes
     const exited = stop(second);
     const answer = await slow;
