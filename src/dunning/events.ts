@@ -7,17 +7,20 @@
 import { and, eq } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import { type InvoiceRow, invoices } from '../invoices/schema.ts';
-import { berlinDate } from '../platform/dates.ts';
+import { berlinDate, daysBetween } from '../platform/dates.ts';
 import { wrapStripeError } from '../stripe/errors.ts';
 import { stripeIdempotencyKey } from '../stripe/idempotency.ts';
 import type { HandlerContext, HandlerTable } from '../webhooks/handlers.ts';
 import { type CaseRow, dunningAudit, dunningCases } from './schema.ts';
+import { reclaimReason } from './sepa-returns.ts';
 import {
   audit,
   caseTags,
   closeCaseOfInvoice,
+  closeReclaimPaid,
   isoReturnReason,
   recordPaymentFailure,
+  recordReclaim,
   setDisputed,
 } from './service.ts';
 
@@ -223,6 +226,40 @@ async function invoiceOfPayment(
   }
 }
 
+/** The debit behind a dispute when it was a SEPA Direct Debit (re-fetched: the event is a hint). */
+async function sepaDebitOf(ctx: HandlerContext, dispute: Stripe.Dispute): Promise<Stripe.Charge | undefined> {
+  const chargeId = idOf(dispute.charge);
+  if (!chargeId) return undefined;
+  const charge = await ctx.deps.stripe.charges.retrieve(chargeId).catch(wrapStripeError);
+  return charge.payment_method_details?.type === 'sepa_debit' ? charge : undefined;
+}
+
+/**
+ * The buyer reclaimed a settled SEPA debit (§ 675x (4) BGB): within 8 weeks of the debit MD06, later MD01
+ * (`reclaimReason`). The invoice stays paid at Stripe; the case opens on the reclaimed amount.
+ */
+async function onReclaim(
+  ctx: HandlerContext,
+  event: Stripe.Event,
+  dispute: Stripe.Dispute,
+  row: InvoiceRow,
+  debit: Stripe.Charge,
+): Promise<void> {
+  const debitedOn = berlinDate(debit.created * 1000);
+  const reclaimedOn = berlinDate((dispute.created || event.created) * 1000);
+  const daysSinceDebit = daysBetween(debitedOn, reclaimedOn);
+  const opened = await recordReclaim(ctx.tx, ctx.deps, {
+    invoice: row,
+    amount: dispute.amount,
+    disputeId: dispute.id,
+    reasonCode: reclaimReason(daysSinceDebit),
+    stripeReason: dispute.reason ?? null,
+    reclaimedOn,
+    daysSinceDebit,
+  });
+  if (opened) ctx.invalidate(caseTags(opened));
+}
+
 async function onDispute(ctx: HandlerContext, event: Stripe.Event, disputed: boolean): Promise<void> {
   const dispute = event.data.object as Stripe.Dispute;
   const pi =
@@ -231,6 +268,12 @@ async function onDispute(ctx: HandlerContext, event: Stripe.Event, disputed: boo
       : (dispute.payment_intent?.id ?? null);
   const row = await invoiceOfPayment(ctx, pi);
   if (!row) return;
+  const debit = await sepaDebitOf(ctx, dispute);
+  if (debit) {
+    // A reclaimed SEPA debit is not a contested claim but money owed again: the claim re-opens.
+    if (disputed) await onReclaim(ctx, event, dispute, row, debit);
+    return;
+  }
   const changed = await setDisputed(ctx.tx, ctx.deps, row.id, disputed, {
     disputeId: dispute.id,
     reason: dispute.reason,
@@ -249,6 +292,16 @@ async function onLinkPaid(ctx: HandlerContext, event: Stripe.Event): Promise<voi
   if (!caseId || session.payment_status !== 'paid') return;
   const [c] = await ctx.tx.select().from(dunningCases).where(eq(dunningCases.id, caseId));
   if (!c) return;
+  if (c.reclaimedAmount !== null) {
+    // The link asked for the reclaimed amount of a paid invoice: paying it settles the case, not the invoice.
+    const closed = await closeReclaimPaid(ctx.tx, ctx.deps, c.id, {
+      amount: session.amount_total ?? 0,
+      checkoutSessionId: session.id,
+      paymentIntentId: idOf(session.payment_intent),
+    });
+    if (closed) ctx.invalidate(caseTags(closed));
+    return;
+  }
   const [row] = await ctx.tx.select().from(invoices).where(eq(invoices.id, c.invoiceId));
   if (!row?.stripeInvoiceId || row.status !== 'open') return;
   await ctx.deps.stripe.invoices.pay(

@@ -39,7 +39,9 @@ import {
   caseTags,
   closeCaseOfInvoice,
   creditorOf,
+  openAmountOf,
   openCase,
+  paymentInFlight,
   updateCase,
 } from './service.ts';
 
@@ -153,8 +155,8 @@ function stepFor(
     today,
     lettersSent: letters,
     paused: c.paused || c.buyerPaused,
-    openAmount: invoice.amountRemaining,
-    paymentProcessing: invoice.paymentProcessing,
+    openAmount: openAmountOf(c, invoice),
+    paymentProcessing: paymentInFlight(c, invoice),
     disputed: c.disputed,
   });
 }
@@ -167,7 +169,9 @@ async function lettersOf(db: Db, caseId: string): Promise<SentLetter[]> {
   return rows.map((r) => ({ level: r.level, sentOn: r.sentOn as BusinessDate }));
 }
 
-function terminalReason(invoice: InvoiceRow): string | undefined {
+function terminalReason(c: CaseRow, invoice: InvoiceRow): string | undefined {
+  // A reclaimed debit's invoice stays paid at Stripe: the case closes when the reclaimed amount is paid.
+  if (c.reclaimedAmount !== null) return invoice.status === 'void' ? 'voided' : undefined;
   if (invoice.status === 'paid') return 'paid';
   if (invoice.status === 'void') return 'voided';
   if (invoice.status === 'uncollectible') return 'uncollectible';
@@ -190,7 +194,7 @@ async function advanceCase(
     .where(eq(dunningCases.id, caseId));
   if (!peek) return 'skipped';
   let payment: PaymentUrl | undefined;
-  if (!terminalReason(peek.invoice)) {
+  if (!terminalReason(peek.c, peek.invoice)) {
     const step = stepFor(peek.c, peek.invoice, await lettersOf(deps.db, caseId), today);
     if (step.action === 'send_letter') payment = await paymentUrlFor(deps, peek.c, peek.invoice);
   }
@@ -208,7 +212,7 @@ async function advanceCase(
     if (!invoice) return 'skipped';
     const now = new Date(deps.clock.now());
 
-    const closing = terminalReason(invoice);
+    const closing = terminalReason(c, invoice);
     if (closing) {
       changed = await closeCaseOfInvoice(tx, deps, invoice.id, closing);
       return 'closed';
@@ -240,7 +244,7 @@ async function advanceCase(
       }
       case 'send_letter': {
         const usable =
-          payment && (payment.amount === undefined || payment.amount === invoice.amountRemaining);
+          payment && (payment.amount === undefined || payment.amount === openAmountOf(c, invoice));
         const written = await writeLetter(
           tx,
           deps,
@@ -279,7 +283,7 @@ async function writeLetter(
   const [buyer] = await tx.select().from(buyers).where(eq(buyers.id, c.buyerId));
   if (!buyer) throw new Error(`buyer ${c.buyerId} not found`);
   const { creditor, placeholder } = await creditorOf(tx, c.dealerId);
-  const openAmount = cents(invoice.amountRemaining);
+  const openAmount = cents(openAmountOf(c, invoice));
   const interest = calculateDefaultInterest({
     principal: openAmount,
     defaultStart: defaultStartForDueDate(c.dueDate as BusinessDate),
@@ -416,15 +420,25 @@ async function paymentUrlFor(
   c: CaseRow,
   invoice: InvoiceRow,
 ): Promise<PaymentUrl | undefined> {
-  if (invoice.hostedInvoiceUrl) return { url: invoice.hostedInvoiceUrl, kind: 'hosted_invoice' };
-  if (invoice.financingPlanId) return undefined;
+  // A reclaimed debit's invoice is paid at Stripe (its hosted page takes nothing more, and Stripe retries
+  // nothing): the reclaimed amount is payable only through a Payment Link of its own.
+  const reclaimed = c.reclaimedAmount !== null;
+  if (!reclaimed) {
+    if (invoice.hostedInvoiceUrl) return { url: invoice.hostedInvoiceUrl, kind: 'hosted_invoice' };
+    if (invoice.financingPlanId) return undefined;
+  }
+  const amount = openAmountOf(c, invoice);
   try {
     const product = await openClaimProduct(deps);
     const key = (effect: string) => ({
-      idempotencyKey: stripeIdempotencyKey('dunning-case', c.id, `${effect}:${invoice.amountRemaining}`),
+      idempotencyKey: stripeIdempotencyKey(
+        'dunning-case',
+        c.id,
+        `${reclaimed ? `reclaim:${c.reclaimDisputeId}:` : ''}${effect}:${amount}`,
+      ),
     });
     const price = await deps.stripe.prices.create(
-      { currency: 'eur', unit_amount: invoice.amountRemaining, product },
+      { currency: 'eur', unit_amount: amount, product },
       key('price'),
     );
     const metadata = { moreloInvoiceId: invoice.id, moreloDunningCaseId: c.id, dealerId: c.dealerId };
@@ -437,7 +451,7 @@ async function paymentUrlFor(
       },
       key('payment-link'),
     );
-    return { url: link.url, kind: 'payment_link', amount: invoice.amountRemaining };
+    return { url: link.url, kind: 'payment_link', amount };
   } catch (err) {
     // The letter still names the bank account; a missing link must not stop it.
     deps.log.warn({ err, caseId: c.id }, 'dunning: no payment link; the letter asks for a bank transfer');
@@ -531,12 +545,12 @@ export function letterSenders(mailer: Mailer): OutboxSenders {
 }
 
 function withdrawReason(c: CaseRow, invoice: InvoiceRow): string | undefined {
-  const closing = terminalReason(invoice);
+  const closing = terminalReason(c, invoice);
   if (closing) return `invoice ${closing}`;
   if (c.stage === 'closed') return `case closed (${c.closedReason ?? 'closed'})`;
   if (c.disputed) return 'disputed';
   if (c.paused || c.buyerPaused) return 'paused';
-  if (invoice.paymentProcessing) return 'payment processing';
+  if (paymentInFlight(c, invoice)) return 'payment processing';
   return undefined;
 }
 

@@ -82,6 +82,13 @@ export const dunningCases = pgTable('dunning_cases', {
   /** Stripe's failure code behind `returnReasonCode` (migrations/012), kept as Stripe reported it. */
   returnFailureCode: text('return_failure_code'),
   mayRedebit: boolean('may_redebit').notNull().default(true),
+  /**
+   * A settled SEPA debit the buyer reclaimed (migrations/013): the claim re-opened for this amount while the
+   * invoice stays paid at Stripe. Null for every other case, whose open amount is the invoice's remainder.
+   */
+  reclaimedAmount: bigint('reclaimed_amount', { mode: 'number' }),
+  /** The Stripe dispute that took the reclaimed money back. */
+  reclaimDisputeId: text('reclaim_dispute_id'),
   escalation: text('escalation', { enum: ['collection', 'court', 'write_off', 'call_loan'] }),
   escalatedAt: timestamp('escalated_at', { withTimezone: true }),
   closedReason: text('closed_reason'),

@@ -451,6 +451,26 @@ export interface CaseSummary {
   createdAt: string;
 }
 
+/**
+ * What a case claims: for a reclaimed SEPA debit the reclaimed amount (the invoice itself stays paid at
+ * Stripe), nothing once that case closed as paid; for every other case the invoice's remainder.
+ */
+export function openAmountOf(
+  c: Pick<CaseRow, 'reclaimedAmount' | 'stage' | 'closedReason'>,
+  invoice: Pick<InvoiceRow, 'amountRemaining'>,
+): number {
+  if (c.reclaimedAmount === null) return invoice.amountRemaining;
+  return c.stage === 'closed' && c.closedReason === 'paid' ? 0 : c.reclaimedAmount;
+}
+
+/** A payment under way for the claim: the invoice's debit in flight (a reclaimed debit's invoice has none). */
+export function paymentInFlight(
+  c: Pick<CaseRow, 'reclaimedAmount'>,
+  invoice: Pick<InvoiceRow, 'paymentProcessing'>,
+): boolean {
+  return c.reclaimedAmount === null && invoice.paymentProcessing;
+}
+
 function today(deps: ServiceDeps): BusinessDate {
   return berlinDate(deps.clock.now());
 }
@@ -464,7 +484,8 @@ function summarise(
   table: BaseRateTable,
 ): CaseSummary & { amounts: CaseAmounts } {
   const asOf = c.closedAt ? berlinDate(c.closedAt.getTime()) : on;
-  const open = c.stage === 'closed' ? Math.max(0, invoice.amountRemaining) : invoice.amountRemaining;
+  const owed = openAmountOf(c, invoice);
+  const open = c.stage === 'closed' ? Math.max(0, owed) : owed;
   const amounts = amountsOf(c, open, asOf, table);
   const active = c.stage === 'dunning' || c.stage === 'awaiting_decision';
   let nextAction: NextDunningAction = {
@@ -480,8 +501,8 @@ function summarise(
         today: on,
         lettersSent: letters,
         paused: c.paused || c.buyerPaused,
-        openAmount: invoice.amountRemaining,
-        paymentProcessing: invoice.paymentProcessing,
+        openAmount: owed,
+        paymentProcessing: paymentInFlight(c, invoice),
         disputed: c.disputed,
       });
     } catch (err) {
@@ -517,7 +538,7 @@ function summarise(
     pauseReason: c.pauseReason,
     buyerPaused: c.buyerPaused,
     disputed: c.disputed,
-    paymentProcessing: invoice.paymentProcessing,
+    paymentProcessing: paymentInFlight(c, invoice),
     returnReasonCode: c.returnReasonCode,
     returnFailureCode: c.returnFailureCode,
     mayRedebit: c.mayRedebit,
@@ -1100,6 +1121,8 @@ export async function openCase(
     returnReasonCode?: string | null;
     returnFailureCode?: string | null;
     mayRedebit?: boolean;
+    /** A reclaimed SEPA debit: the amount the case claims and the dispute that took it back. */
+    reclaim?: { amount: number; disputeId: string };
   },
 ): Promise<CaseRow> {
   const [buyer] = await tx.select().from(buyers).where(eq(buyers.id, invoice.buyerId));
@@ -1131,6 +1154,8 @@ export async function openCase(
       returnReasonCode: input.returnReasonCode ?? null,
       returnFailureCode: input.returnFailureCode ?? null,
       mayRedebit: input.mayRedebit ?? true,
+      reclaimedAmount: input.reclaim?.amount ?? null,
+      reclaimDisputeId: input.reclaim?.disputeId ?? null,
       openedOn: input.today,
       createdAt: now,
       updatedAt: now,
@@ -1150,20 +1175,114 @@ export async function openCase(
       dealerId: inserted.dealerId,
       action: 'opened',
       actor: 'system',
-      reason:
-        input.origin === 'overdue'
+      reason: input.reclaim
+        ? 'Lastschrift vom Zahler zurückgefordert'
+        : input.origin === 'overdue'
           ? `Rechnung seit ${daysBetween(input.dueDate, input.today)} Tagen überfällig`
           : 'Zahlung fehlgeschlagen',
       details: {
         origin: input.origin,
         dueDate: input.dueDate,
-        openAmount: invoice.amountRemaining,
+        openAmount: input.reclaim?.amount ?? invoice.amountRemaining,
         buyerPaused: stop,
       },
     },
     now,
   );
   return inserted;
+}
+
+/**
+ * A settled SEPA debit the buyer reclaimed (Stripe: `charge.dispute.created` on a `sepa_debit` charge). The
+ * invoice stays paid at Stripe, so the claim re-opens here: the case of the invoice opens (or a closed one
+ * re-opens) with the reclaimed amount as its open amount, due on the day of the reclaim, with the SEPA
+ * reason (`reclaimReason`: MD06 within 8 weeks) and no new debit of that mandate. The ladder then runs on
+ * it; its letters' link pays the reclaimed amount (scheduler.ts). Once per dispute; caller's transaction.
+ */
+export async function recordReclaim(
+  tx: Db,
+  deps: ServiceDeps,
+  input: {
+    invoice: InvoiceRow;
+    amount: number;
+    disputeId: string;
+    reasonCode: string;
+    /** Stripe's reason of the dispute, kept as reported. */
+    stripeReason: string | null;
+    reclaimedOn: BusinessDate;
+    daysSinceDebit: number;
+  },
+): Promise<CaseRow | undefined> {
+  const { invoice } = input;
+  if (input.amount <= 0 || invoice.status === 'void') return undefined;
+  const now = new Date(deps.clock.now());
+  const [existing] = await tx
+    .select()
+    .from(dunningCases)
+    .where(eq(dunningCases.invoiceId, invoice.id))
+    .for('update');
+  if (existing?.reclaimDisputeId === input.disputeId) return undefined;
+  const mayRedebit = mayRedebitAfter(input.reasonCode);
+  const reclaim = { amount: input.amount, disputeId: input.disputeId };
+  let row: CaseRow;
+  if (existing) {
+    // A case of this invoice ran before (e.g. an earlier returned debit, then paid): it re-opens on the
+    // reclaimed amount and its ladder goes on from the level it reached.
+    const active = existing.stage !== 'closed';
+    row = await updateCase(
+      tx,
+      existing,
+      {
+        origin: 'returned_debit',
+        reclaimedAmount: (active ? (existing.reclaimedAmount ?? 0) : 0) + input.amount,
+        reclaimDisputeId: input.disputeId,
+        returnReasonCode: input.reasonCode,
+        returnFailureCode: null,
+        mayRedebit: existing.mayRedebit && mayRedebit,
+        ...(active
+          ? {}
+          : {
+              stage: 'dunning' as const,
+              dueDate: input.reclaimedOn,
+              closedReason: null,
+              closedAt: null,
+              disputed: false,
+            }),
+      },
+      now,
+    );
+  } else {
+    row = await openCase(tx, deps, invoice, {
+      origin: 'returned_debit',
+      dueDate: input.reclaimedOn,
+      today: input.reclaimedOn,
+      returnReasonCode: input.reasonCode,
+      returnFailureCode: null,
+      mayRedebit,
+      reclaim,
+    });
+  }
+  await audit(
+    tx,
+    {
+      caseId: row.id,
+      buyerId: row.buyerId,
+      dealerId: row.dealerId,
+      action: 'debit_reclaimed',
+      actor: 'system',
+      reason: `Lastschrift zurückgefordert, SEPA-Rückgabegrund ${input.reasonCode} (${input.daysSinceDebit} Tage nach der Belastung)`,
+      details: {
+        disputeId: input.disputeId,
+        amount: input.amount,
+        reasonCode: input.reasonCode,
+        stripeReason: input.stripeReason,
+        daysSinceDebit: input.daysSinceDebit,
+        mayRedebit: row.mayRedebit,
+      },
+    },
+    now,
+  );
+  return row;
 }
 
 /** Closes the case of an invoice (paid, voided, uncollectible) in the caller's transaction. */
@@ -1175,11 +1294,47 @@ export async function closeCaseOfInvoice(
 ): Promise<CaseRow | undefined> {
   const [c] = await tx.select().from(dunningCases).where(eq(dunningCases.invoiceId, invoiceId)).for('update');
   if (!c || c.stage === 'closed') return undefined;
+  // The invoice of a reclaimed debit is paid at Stripe all along: only paying the reclaimed amount closes it.
+  if (c.reclaimedAmount !== null && reason === 'paid') return undefined;
   const now = new Date(deps.clock.now());
   const row = await updateCase(tx, c, { stage: 'closed', closedReason: reason, closedAt: now }, now);
   await audit(
     tx,
     { caseId: c.id, buyerId: c.buyerId, dealerId: c.dealerId, action: 'closed', actor: 'system', reason },
+    now,
+  );
+  return row;
+}
+
+/**
+ * The reclaimed amount of a case was paid (its letter's Payment Link): the case closes as paid. At least the
+ * reclaimed amount must have been paid; once per case (a repeated event finds it closed). Caller's transaction.
+ */
+export async function closeReclaimPaid(
+  tx: Db,
+  deps: ServiceDeps,
+  caseId: string,
+  payment: { amount: number; checkoutSessionId: string; paymentIntentId: string | null },
+): Promise<CaseRow | undefined> {
+  const [c] = await tx.select().from(dunningCases).where(eq(dunningCases.id, caseId)).for('update');
+  if (!c || c.stage === 'closed' || c.reclaimedAmount === null) return undefined;
+  const now = new Date(deps.clock.now());
+  if (payment.amount < c.reclaimedAmount) {
+    deps.log.warn({ caseId, ...payment }, 'dunning: a link paid less than the reclaimed amount');
+    return undefined;
+  }
+  const row = await updateCase(tx, c, { stage: 'closed', closedReason: 'paid', closedAt: now }, now);
+  await audit(
+    tx,
+    {
+      caseId: c.id,
+      buyerId: c.buyerId,
+      dealerId: c.dealerId,
+      action: 'closed',
+      actor: 'system',
+      reason: 'paid',
+      details: { reclaimedAmount: c.reclaimedAmount, ...payment },
+    },
     now,
   );
   return row;

@@ -70,6 +70,20 @@ async function invoiceOfPaymentIntent(
   return row;
 }
 
+/**
+ * The invoice a dunning letter's Payment Link paid (metadata `moreloInvoiceId` + `moreloDunningCaseId`, set by
+ * src/dunning/scheduler.ts): e.g. the reclaimed amount of a SEPA debit, booked once against that invoice.
+ */
+async function invoiceOfDunningLink(
+  ctx: HandlerContext,
+  pi: Stripe.PaymentIntent,
+): Promise<InvoiceRow | undefined> {
+  const invoiceId = pi.metadata?.moreloInvoiceId;
+  if (!invoiceId || !pi.metadata?.moreloDunningCaseId) return undefined;
+  const [row] = await ctx.tx.select().from(invoices).where(eq(invoices.id, invoiceId));
+  return row;
+}
+
 /** The kind of payment method actually used (sepa_debit, card, …), not the first one allowed. */
 function methodOf(pi: Stripe.PaymentIntent): string | null {
   const pm = pi.payment_method;
@@ -180,6 +194,8 @@ async function applyPaymentIntent(ctx: HandlerContext, paymentIntentId: string):
   if (!outcome) return;
   const link = await linkBy(ctx, null, pi.metadata?.moreloLinkId);
   if (link) return applyToLink(ctx, link, pi, outcome);
+  const dunned = await invoiceOfDunningLink(ctx, pi);
+  if (dunned) return applyToInvoice(ctx, dunned, pi, outcome);
   const invoice = await invoiceOfPaymentIntent(ctx, pi.id);
   if (invoice) return applyToInvoice(ctx, invoice, pi, outcome);
   ctx.deps.log.info({ paymentIntent: pi.id }, 'payment for nothing of ours ignored');
