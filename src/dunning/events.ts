@@ -257,7 +257,21 @@ async function onReclaim(
     reclaimedOn,
     daysSinceDebit,
   });
-  if (opened) ctx.invalidate(caseTags(opened));
+  if (!opened) return;
+  // A reclaimed instalment's mandate must not be debited again either (MD06): the same block as after a return.
+  if (row.financingPlanId && row.stripeInvoiceId) {
+    const invoice = await ctx.deps.stripe.invoices.retrieve(row.stripeInvoiceId).catch(wrapStripeError);
+    const subscription = invoice.parent?.subscription_details?.subscription ?? null;
+    await stopRedebit(ctx, opened, {
+      ...UNKNOWN_FAILURE,
+      sepa: true,
+      reasonCode: opened.returnReasonCode,
+      paymentMethod: idOf(debit.payment_method),
+      subscription: typeof subscription === 'string' ? subscription : (subscription?.id ?? null),
+      customer: idOf(debit.customer),
+    });
+  }
+  ctx.invalidate(caseTags(opened));
 }
 
 async function onDispute(ctx: HandlerContext, event: Stripe.Event, disputed: boolean): Promise<void> {

@@ -202,4 +202,39 @@ describe('returned SEPA debits on the emulator', () => {
     expect(after.audit.filter((e) => e.action === 'redebit_blocked')).toHaveLength(1);
     expect(after.mayRedebit).toBe(false);
   });
+
+  it('a reclaimed financing instalment re-opens the claim and takes the mandate off Stripe', {
+    timeout: 180_000,
+  }, async () => {
+    const rate = 150_000;
+    // The buyer's only account is one whose holder later reclaims the debit (DE35…).
+    const buyer = await createBuyer(t, dealer, { paymentMethod: 'pm_sepaDebit_disputed_de' });
+    const start = nextMonthStart(t);
+    const created = await postPlan(t, dealer, {
+      customerId: buyer.id,
+      vehicleId: buyer.vehicleId,
+      vehicleModel: 'Home',
+      monthlyRate: rate,
+      startDate: start,
+      durationMonths: 12,
+    });
+    expect(created.statusCode).toBe(201);
+    const planId = created.json().id as string;
+    await advanceThroughMonths(t, start, 1);
+    await settle(t);
+
+    const plan = (await get(`/api/payments/subscriptions/${planId}`)).json();
+    const subscriptionId = plan.stripeSubscriptionId as string;
+    // The mandate the instalment was debited from (the one the buyer then reclaimed).
+    const debit = (await t.stripe.charges.list({ customer: buyer.stripeCustomerId, limit: 1 })).data[0];
+    const reclaiming = { id: debit?.payment_method as string };
+    const first = plan.schedule[0];
+    const c = await caseOf(first.invoiceId);
+    expect(c).toMatchObject({ returnReasonCode: 'MD06', mayRedebit: false });
+    const blocked = c.audit.filter((e) => e.action === 'redebit_blocked');
+    expect(blocked).toHaveLength(1);
+    expect(blocked[0]?.details).toMatchObject({ paymentMethod: reclaiming.id, detached: true });
+    expect((await t.stripe.paymentMethods.retrieve(reclaiming.id)).customer).toBeNull();
+    expect((await t.stripe.subscriptions.retrieve(subscriptionId)).default_payment_method).toBeNull();
+  });
 });
