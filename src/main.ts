@@ -125,6 +125,7 @@ async function runService(config: Config): Promise<void> {
     `morelo-payments is running (${config.mode} mode, ${database.kind === 'pglite' ? `PGlite in ${config.dataDir}` : 'Postgres'})`,
     `  service:   ${base}`,
     `  API docs:  ${base}/docs`,
+    `  dashboard: ${base}/dashboard`,
     `  health:    ${base}/health`,
   ];
   if (emulator) lines.push(`  Stripe emulator: ${emulator.url} (any sk_test_ key)`);
