@@ -8,8 +8,18 @@ import type { Clock } from '../platform/clock.ts';
 import type { Db } from '../platform/db/index.ts';
 import { newId } from '../platform/ids.ts';
 
-const createDealerBody = z.strictObject({ name: z.string().trim().min(1).max(200) });
-const dealerCreated = z.object({ id: z.string(), name: z.string(), apiKey: z.string() });
+const createDealerBody = z
+  .strictObject({ name: z.string().trim().min(1).max(200) })
+  .meta({ examples: [{ name: 'Reisemobile Schmidt GmbH' }] });
+const dealerCreated = z.object({ id: z.string(), name: z.string(), apiKey: z.string() }).meta({
+  examples: [
+    {
+      id: 'dlr_4f1cTq7LmN2xV8bK',
+      name: 'Reisemobile Schmidt GmbH',
+      apiKey: 'mp_dealer_Hl02XohMWBuiHYT922LeiTJAeERflhUi',
+    },
+  ],
+});
 
 /** Admin routes: dealers (tenants) and their keys. */
 export async function adminRoutes(app: FastifyInstance, opts: { db: Db; clock: Clock }) {

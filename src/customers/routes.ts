@@ -6,7 +6,7 @@ import { cachedRead, TTL } from '../platform/cached-route.ts';
 import type { ServiceDeps } from '../platform/deps.ts';
 import { listQuery, pageSchema } from '../platform/pagination.ts';
 import { listTag, tags, withTenant } from '../platform/tenancy.ts';
-import { buyerView, createBuyerBody } from './schemas.ts';
+import { buyerExample, buyerView, createBuyerBody } from './schemas.ts';
 import { BUYERS, createBuyer, getBuyerRow, listBuyers, toBuyerView } from './service.ts';
 
 /**
@@ -51,7 +51,11 @@ export async function customerRoutes(
         tags: ['customers'],
         summary: 'The caller’s buyers, newest first (cached 5 min)',
         querystring: listQuery,
-        response: { 200: pageSchema(buyerView) },
+        response: {
+          200: pageSchema(buyerView).meta({
+            examples: [{ data: [buyerExample], hasMore: false, nextCursor: null }],
+          }),
+        },
       },
     },
     async (request, reply) =>
@@ -79,7 +83,39 @@ export async function customerRoutes(
         tags: ['customers'],
         summary: 'One buyer with invoices, financing plans, payments and open amount (cached 1 min)',
         params: z.object({ id: z.string().min(1).max(100) }),
-        response: { 200: buyerView.extend({}).catchall(z.unknown()) },
+        response: {
+          200: buyerView
+            .extend({})
+            .catchall(z.unknown())
+            .meta({
+              examples: [
+                {
+                  ...buyerExample,
+                  invoices: [
+                    {
+                      id: 'inv_8sKd2LqP0vXz4MwT',
+                      customerId: 'byr_Zk3pQ8xL2mVt9wRa',
+                      vehicleId: 'FZG-2026-0815',
+                      kind: 'down_payment',
+                      description: 'Anzahlung MORELO Palace 90G, Fahrgestell-Nr. ZFA25000002K81547',
+                      number: 'MOR-2026-0042',
+                      status: 'paid',
+                      amountDue: 2500000,
+                      amountPaid: 2500000,
+                      amountRemaining: 0,
+                      paymentProcessing: false,
+                      dueDate: '2026-03-16',
+                      hostedInvoiceUrl: 'https://invoice.stripe.com/i/acct_1Mor3lo/test_YWNjdF8xTW9y',
+                      paymentMethodTypes: ['customer_balance', 'card'],
+                      stripeInvoiceId: 'in_1QxR8mT2pLk5vNaB',
+                      createdAt: '2026-03-02T09:20:03.000Z',
+                    },
+                  ],
+                  financingPlans: [],
+                },
+              ],
+            }),
+        },
       },
     },
     async (request, reply) => {

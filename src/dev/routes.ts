@@ -27,11 +27,15 @@ export async function devRoutes(
         tags: ['dev'],
         summary:
           'Offline only, admin: move the clock forward day by day and wait until the resulting events are processed',
-        body: z.strictObject({
-          days: z.number().positive().max(3660).optional(),
-          hours: z.number().positive().max(87_840).optional(),
-        }),
-        response: { 200: z.object({ now: z.string() }) },
+        body: z
+          .strictObject({
+            days: z.number().positive().max(3660).optional(),
+            hours: z.number().positive().max(87_840).optional(),
+          })
+          .meta({ examples: [{ days: 30 }] }),
+        response: {
+          200: z.object({ now: z.string() }).meta({ examples: [{ now: '2026-04-01T06:00:00.000Z' }] }),
+        },
       },
     },
     async (request) => {

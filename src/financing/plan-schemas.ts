@@ -14,65 +14,106 @@ const businessDate = z
 export const PLAN_PAYMENT_METHOD_TYPES = ['sepa_debit', 'card'] as const;
 
 /** POST /api/payments/subscriptions: from a monthly rate, or from a quote (`financing`) instead. */
-export const createPlanBody = z.strictObject({
-  customerId: z.string().min(1).max(100).describe('The buyer id (byr_…).'),
-  vehicleId: z.string().trim().min(1).max(100),
-  vehicleModel: z
-    .string()
-    .trim()
-    .min(1)
-    .max(100)
-    .describe('e.g. "Palace 90G": one Stripe Product per model.'),
-  monthlyRate: z
-    .number()
-    .int('integer cents')
-    .min(50, 'at least 50 cents')
-    .max(100_000_000)
-    .optional()
-    .describe('Integer euro cents; leave out when `financing` is given.'),
-  startDate: businessDate.describe('Due date of the first instalment (Berlin), today or later.'),
-  durationMonths: z
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_TERM_MONTHS)
-    .optional()
-    .describe('Number of monthly instalments; with `financing` it is termMonths.'),
-  paymentMethodTypes: z
-    .array(z.enum(PLAN_PAYMENT_METHOD_TYPES))
-    .min(1)
-    .max(2)
-    .optional()
-    .describe("Default ['sepa_debit', 'card'] (card only when an instalment exceeds 10.000,00 €)."),
-  financing: quoteInputSchema
-    .optional()
-    .describe('A quote input instead of monthlyRate; the quote is stored and its schedule collected.'),
-});
+export const createPlanBody = z
+  .strictObject({
+    customerId: z.string().min(1).max(100).describe('The buyer id (byr_…).'),
+    vehicleId: z.string().trim().min(1).max(100),
+    vehicleModel: z
+      .string()
+      .trim()
+      .min(1)
+      .max(100)
+      .describe('e.g. "Palace 90G": one Stripe Product per model.'),
+    monthlyRate: z
+      .number()
+      .int('integer cents')
+      .min(50, 'at least 50 cents')
+      .max(100_000_000)
+      .optional()
+      .describe('Integer euro cents; leave out when `financing` is given.'),
+    startDate: businessDate.describe('Due date of the first instalment (Berlin), today or later.'),
+    durationMonths: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_TERM_MONTHS)
+      .optional()
+      .describe('Number of monthly instalments; with `financing` it is termMonths.'),
+    paymentMethodTypes: z
+      .array(z.enum(PLAN_PAYMENT_METHOD_TYPES))
+      .min(1)
+      .max(2)
+      .optional()
+      .describe("Default ['sepa_debit', 'card'] (card only when an instalment exceeds 10.000,00 €)."),
+    financing: quoteInputSchema
+      .optional()
+      .describe('A quote input instead of monthlyRate; the quote is stored and its schedule collected.'),
+  })
+  .meta({
+    // `example`, not `examples`: zod leaves `examples` out of a transforming schema's input JSON schema.
+    example: {
+      customerId: 'byr_Zk3pQ8xL2mVt9wRa',
+      vehicleId: 'FZG-2026-0815',
+      vehicleModel: 'Palace 90G',
+      monthlyRate: 950000,
+      startDate: '2026-04-01',
+      durationMonths: 6,
+      paymentMethodTypes: ['sepa_debit', 'card'],
+    },
+  });
 export type CreatePlanInput = z.infer<typeof createPlanBody>;
 
 const money = z.number().int();
 
+/** The quote of the example quote input (12 months, 5,99 %, Schlussrate 60.000,00 €), as calculateQuote gives it. */
+export const quoteExample = {
+  netLoanAmount: 10490000,
+  financedAmount: 10490000,
+  monthlyRate: 416368,
+  finalPayment: 6416364,
+  upfrontFees: 0,
+  totalInterest: 506412,
+  totalPayable: 10996412,
+  effectiveRatePercent: 6.16,
+  schedule: [
+    { n: 1, dueDate: '2026-04-30', payment: 416368, interest: 52363, principal: 364005, balance: 10125995 },
+    { n: 2, dueDate: '2026-05-30', payment: 416368, interest: 50546, principal: 365822, balance: 9760173 },
+    { n: 3, dueDate: '2026-06-30', payment: 416368, interest: 48720, principal: 367648, balance: 9392525 },
+    { n: 4, dueDate: '2026-07-30', payment: 416368, interest: 46884, principal: 369484, balance: 9023041 },
+    { n: 5, dueDate: '2026-08-30', payment: 416368, interest: 45040, principal: 371328, balance: 8651713 },
+    { n: 6, dueDate: '2026-09-30', payment: 416368, interest: 43186, principal: 373182, balance: 8278531 },
+    { n: 7, dueDate: '2026-10-30', payment: 416368, interest: 41324, principal: 375044, balance: 7903487 },
+    { n: 8, dueDate: '2026-11-30', payment: 416368, interest: 39452, principal: 376916, balance: 7526571 },
+    { n: 9, dueDate: '2026-12-30', payment: 416368, interest: 37570, principal: 378798, balance: 7147773 },
+    { n: 10, dueDate: '2027-01-30', payment: 416368, interest: 35679, principal: 380689, balance: 6767084 },
+    { n: 11, dueDate: '2027-02-28', payment: 416368, interest: 33779, principal: 382589, balance: 6384495 },
+    { n: 12, dueDate: '2027-03-30', payment: 6416364, interest: 31869, principal: 6384495, balance: 0 },
+  ],
+};
+
 /** The quote as the API shows it (calculateQuote's result). */
-export const quoteView = z.object({
-  netLoanAmount: money,
-  financedAmount: money,
-  monthlyRate: money,
-  finalPayment: money,
-  upfrontFees: money,
-  totalInterest: money,
-  totalPayable: money,
-  effectiveRatePercent: z.number(),
-  schedule: z.array(
-    z.object({
-      n: z.number().int(),
-      dueDate: z.string().nullable(),
-      payment: money,
-      interest: money,
-      principal: money,
-      balance: money,
-    }),
-  ),
-});
+export const quoteView = z
+  .object({
+    netLoanAmount: money,
+    financedAmount: money,
+    monthlyRate: money,
+    finalPayment: money,
+    upfrontFees: money,
+    totalInterest: money,
+    totalPayable: money,
+    effectiveRatePercent: z.number(),
+    schedule: z.array(
+      z.object({
+        n: z.number().int(),
+        dueDate: z.string().nullable(),
+        payment: money,
+        interest: money,
+        principal: money,
+        balance: money,
+      }),
+    ),
+  })
+  .meta({ examples: [quoteExample] });
 
 /** A plan as created and listed. */
 export const planView = z.object({
@@ -98,6 +139,32 @@ export const planView = z.object({
   createdAt: z.string(),
 });
 export type PlanView = z.infer<typeof planView>;
+
+/** The example plan (6 × 9.500,00 € from 1 April 2026), just created: the buyer still has to give a mandate. */
+const planBaseExample = {
+  id: 'fin_Hc4mW9tQ2zLr7nXe',
+  customerId: 'byr_Zk3pQ8xL2mVt9wRa',
+  dealerId: 'dlr_4f1cTq7LmN2xV8bK',
+  vehicleId: 'FZG-2026-0815',
+  vehicleModel: 'Palace 90G',
+  monthlyRate: 950000,
+  startDate: '2026-04-01',
+  durationMonths: 6,
+  paymentMethodTypes: ['sepa_debit', 'card'],
+  stripeScheduleId: null,
+  stripeSubscriptionId: null,
+  balloon: null,
+  paidCount: 0,
+  remainingCount: 6,
+  nextPaymentDate: '2026-04-01',
+  cancelReason: null,
+  createdAt: '2026-03-02T10:02:11.000Z',
+};
+export const planExample = {
+  ...planBaseExample,
+  status: 'awaiting_payment_method' as const,
+  setupUrl: 'https://checkout.stripe.com/c/pay/cs_test_a1Hc4mW9tQ2zLr7nXe',
+};
 
 /** Where one payment of the plan stands. */
 export const PAYMENT_STATUSES = ['upcoming', 'open', 'processing', 'failed', 'paid', 'void'] as const;
@@ -143,6 +210,58 @@ export const planDetailView = planView.extend({
 });
 export type PlanDetailView = z.infer<typeof planDetailView>;
 
+const instalmentExample = (
+  n: number,
+  dueDate: string,
+  status: PaymentStatus,
+  invoice?: [string, string],
+) => ({
+  n,
+  kind: 'instalment' as const,
+  dueDate,
+  amount: 950000,
+  interest: 0,
+  principal: 950000,
+  status,
+  invoiceId: invoice?.[0] ?? null,
+  stripeInvoiceId: invoice?.[1] ?? null,
+});
+
+/** The example plan on 20 April 2026: the first instalment paid by SEPA debit, the second invoiced. */
+export const planDetailExample = {
+  ...planBaseExample,
+  status: 'active' as const,
+  stripeScheduleId: 'sub_sched_1QyA4bT2pLk5vNaD',
+  stripeSubscriptionId: 'sub_1QyA4cT2pLk5vNaE',
+  paidCount: 1,
+  remainingCount: 5,
+  nextPaymentDate: '2026-05-01',
+  schedule: [
+    instalmentExample(1, '2026-04-01', 'paid', ['inv_Qm2xT8vLk4pR9sNa', 'in_1QzB7dT2pLk5vNaF']),
+    instalmentExample(2, '2026-05-01', 'open', ['inv_Wn5yU1rJd7kT3qLb', 'in_1R0C8eT2pLk5vNaG']),
+    instalmentExample(3, '2026-06-01', 'upcoming'),
+    instalmentExample(4, '2026-07-01', 'upcoming'),
+    instalmentExample(5, '2026-08-01', 'upcoming'),
+    instalmentExample(6, '2026-09-01', 'upcoming'),
+  ],
+  arrears: { amount: 0, count: 0, consecutiveMissed: 0 },
+  payoff: { asOf: '2026-04-20', remainingPrincipal: 4750000, overdueInterest: 0, total: 4750000 },
+  payoffInvoiceId: null,
+  termination: {
+    allowed: false,
+    reasons: [
+      '0 consecutive instalment(s) in arrears; at least 2 are needed',
+      'arrears of 0 cents are below 570000 cents (10 % of the nominal amount)',
+      'no warning with a two-week deadline has been sent',
+    ],
+    consecutiveMissed: 0,
+    arrears: 0,
+    thresholdPercent: 10,
+    threshold: 570000,
+    canSendWarning: false,
+  },
+};
+
 /** GET /api/payments/subscriptions */
 export const planListQuery = listQuery.extend({
   customerId: z.string().min(1).max(100).optional(),
@@ -150,6 +269,8 @@ export const planListQuery = listQuery.extend({
 });
 
 /** POST /api/payments/subscriptions/:id/cancel */
-export const cancelPlanBody = z.strictObject({
-  reason: z.string().trim().min(1).max(500),
-});
+export const cancelPlanBody = z
+  .strictObject({
+    reason: z.string().trim().min(1).max(500),
+  })
+  .meta({ examples: [{ reason: 'Käufer hat vom Kaufvertrag zurückgetreten (Rücktritt vom 18.04.2026).' }] });

@@ -17,33 +17,47 @@ const amountInCents = (min: number) =>
     .transform((value) => value as Cents);
 
 /** Body of a quote request; parses to a QuoteInput. */
-export const quoteInputSchema = z.strictObject({
-  vehiclePrice: amountInCents(1).describe('Vehicle price in cents'),
-  downPayment: amountInCents(0).describe('Anzahlung in cents'),
-  termMonths: z.number().int().min(1).max(MAX_TERM_MONTHS).describe('Laufzeit in months'),
-  nominalRatePercent: z
-    .number()
-    .min(0)
-    .max(MAX_NOMINAL_RATE_PERCENT)
-    .describe('Sollzins per year, e.g. 5.99'),
-  balloon: amountInCents(0).optional().describe('Schlussrate in cents; 0 or absent for none'),
-  balloonMode: z.enum(['separate', 'last_instalment']),
-  fees: z
-    .array(
-      z.strictObject({
-        amount: amountInCents(0),
-        financed: z.boolean().describe('true: added to the loan; false: paid at signing'),
-        label: z.string().max(200).optional(),
-      }),
-    )
-    .max(20)
-    .optional(),
-  paymentTiming: z
-    .enum(['end', 'start'])
-    .describe('Instalments at month end (nachschüssig) or start (vorschüssig)'),
-  firstPaymentDate: z
-    .string()
-    .refine(isBusinessDate, 'must be a calendar day, YYYY-MM-DD')
-    .transform((value) => value as BusinessDate)
-    .optional(),
-});
+export const quoteInputSchema = z
+  .strictObject({
+    vehiclePrice: amountInCents(1).describe('Vehicle price in cents'),
+    downPayment: amountInCents(0).describe('Anzahlung in cents'),
+    termMonths: z.number().int().min(1).max(MAX_TERM_MONTHS).describe('Laufzeit in months'),
+    nominalRatePercent: z
+      .number()
+      .min(0)
+      .max(MAX_NOMINAL_RATE_PERCENT)
+      .describe('Sollzins per year, e.g. 5.99'),
+    balloon: amountInCents(0).optional().describe('Schlussrate in cents; 0 or absent for none'),
+    balloonMode: z.enum(['separate', 'last_instalment']),
+    fees: z
+      .array(
+        z.strictObject({
+          amount: amountInCents(0),
+          financed: z.boolean().describe('true: added to the loan; false: paid at signing'),
+          label: z.string().max(200).optional(),
+        }),
+      )
+      .max(20)
+      .optional(),
+    paymentTiming: z
+      .enum(['end', 'start'])
+      .describe('Instalments at month end (nachschüssig) or start (vorschüssig)'),
+    firstPaymentDate: z
+      .string()
+      .refine(isBusinessDate, 'must be a calendar day, YYYY-MM-DD')
+      .transform((value) => value as BusinessDate)
+      .optional(),
+  })
+  .meta({
+    // `example`, not `examples`: zod leaves `examples` out of a transforming schema's input JSON schema.
+    example: {
+      vehiclePrice: 12990000,
+      downPayment: 2500000,
+      termMonths: 12,
+      nominalRatePercent: 5.99,
+      balloon: 6000000,
+      balloonMode: 'separate',
+      paymentTiming: 'end',
+      firstPaymentDate: '2026-04-30',
+    },
+  });

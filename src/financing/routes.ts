@@ -10,7 +10,9 @@ import { listTag, tags } from '../platform/tenancy.ts';
 import {
   cancelPlanBody,
   createPlanBody,
+  planDetailExample,
   planDetailView,
+  planExample,
   planListQuery,
   planView,
   quoteView,
@@ -58,7 +60,7 @@ export async function financingRoutes(app: FastifyInstance, opts: { deps: Servic
         description:
           'From monthlyRate + durationMonths, or from `financing` (a quote input; the quote is stored, its rate and term used, its balloon invoiced separately, payable by bank transfer). Without a payment method on file the answer carries setupUrl (status awaiting_payment_method) and collection starts once the buyer has given one. Retrying with the same Idempotency-Key resumes the same plan.',
         body: createPlanBody,
-        response: { 201: planView },
+        response: { 201: planView.meta({ examples: [planExample] }) },
       },
     },
     async (request, reply) => {
@@ -79,7 +81,11 @@ export async function financingRoutes(app: FastifyInstance, opts: { deps: Servic
         tags: ['financing'],
         summary: 'The caller’s financing plans, newest first, with paid/remaining counts (cached 1 min)',
         querystring: planListQuery,
-        response: { 200: pageSchema(planView) },
+        response: {
+          200: pageSchema(planView).meta({
+            examples: [{ data: [planExample], hasMore: false, nextCursor: null }],
+          }),
+        },
       },
     },
     async (request, reply) => {
@@ -109,7 +115,7 @@ export async function financingRoutes(app: FastifyInstance, opts: { deps: Servic
         summary:
           'One plan: terms, every payment with its status, arrears, payoff today, § 498 check (cached 1 min)',
         params: planParams,
-        response: { 200: planDetailView },
+        response: { 200: planDetailView.meta({ examples: [planDetailExample] }) },
       },
     },
     async (request, reply) => {
@@ -133,7 +139,21 @@ export async function financingRoutes(app: FastifyInstance, opts: { deps: Servic
         description:
           'No further instalments are billed; open instalment invoices are voided; one payoff invoice asks for the remaining principal plus interest of payments already due, none after today. Status terminated_early until it is paid, then paid_off.',
         params: planParams,
-        response: { 200: planDetailView },
+        response: {
+          200: planDetailView.meta({
+            examples: [
+              {
+                ...planDetailExample,
+                status: 'terminated_early',
+                nextPaymentDate: null,
+                schedule: planDetailExample.schedule.map((p) =>
+                  p.status === 'paid' ? p : { ...p, status: 'void' },
+                ),
+                payoffInvoiceId: 'inv_Ty6zV2sKe8mU4rPc',
+              },
+            ],
+          }),
+        },
       },
     },
     async (request) => payOffPlan(deps, request.scope, request.params.id),
@@ -147,7 +167,19 @@ export async function financingRoutes(app: FastifyInstance, opts: { deps: Servic
         summary: 'Cancel the plan without payoff (Stripe stops billing; issued invoices stay payable)',
         params: planParams,
         body: cancelPlanBody,
-        response: { 200: planDetailView },
+        response: {
+          200: planDetailView.meta({
+            examples: [
+              {
+                ...planDetailExample,
+                status: 'canceled',
+                nextPaymentDate: null,
+                payoff: null,
+                cancelReason: 'Käufer hat vom Kaufvertrag zurückgetreten (Rücktritt vom 18.04.2026).',
+              },
+            ],
+          }),
+        },
       },
     },
     async (request) => cancelPlan(deps, request.scope, request.params.id, request.body.reason),

@@ -6,25 +6,39 @@ import type { ServiceDeps } from '../platform/deps.ts';
 import type { InboxProcessor } from '../webhooks/processor.ts';
 import { reconcile } from './service.ts';
 
-const report = z.object({
-  since: z.number(),
-  until: z.number(),
-  eventsScanned: z.number(),
-  eventsReplayed: z.array(z.string()),
-  invoicesChecked: z.number(),
-  linksChecked: z.number(),
-  differences: z.array(
-    z.object({
-      dealerId: z.string(),
-      vehicleId: z.string(),
-      invoiceId: z.string().nullable(),
-      stripeObject: z.string(),
-      ours: z.number(),
-      stripe: z.number(),
-      note: z.string(),
-    }),
-  ),
-});
+const report = z
+  .object({
+    since: z.number(),
+    until: z.number(),
+    eventsScanned: z.number(),
+    eventsReplayed: z.array(z.string()),
+    invoicesChecked: z.number(),
+    linksChecked: z.number(),
+    differences: z.array(
+      z.object({
+        dealerId: z.string(),
+        vehicleId: z.string(),
+        invoiceId: z.string().nullable(),
+        stripeObject: z.string(),
+        ours: z.number(),
+        stripe: z.number(),
+        note: z.string(),
+      }),
+    ),
+  })
+  .meta({
+    examples: [
+      {
+        since: 1774936800,
+        until: 1775023200,
+        eventsScanned: 214,
+        eventsReplayed: ['evt_1QzB7dT2pLk5vNaFw3Lm9xQe'],
+        invoicesChecked: 57,
+        linksChecked: 12,
+        differences: [],
+      },
+    ],
+  });
 
 /** POST /api/admin/reconcile — run reconciliation now (it also runs on a schedule and at start). */
 export async function reconciliationRoutes(

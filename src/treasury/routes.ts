@@ -9,17 +9,30 @@ import { TREASURY_TAG } from '../platform/tenancy.ts';
 import { balanceFor, transactionsFor } from './service.ts';
 
 const amounts = z.array(z.object({ amount: z.number().int(), currency: z.string() }));
-const balanceView = z.union([
-  z.object({ scope: z.literal('account'), available: amounts, pending: amounts }),
-  z.object({
-    scope: z.literal('dealer'),
-    dealerId: z.string(),
-    settled: z.number().int(),
-    processing: z.number().int(),
-    reversed: z.number().int(),
-    net: z.number().int(),
-  }),
-]);
+const balanceView = z
+  .union([
+    z.object({ scope: z.literal('account'), available: amounts, pending: amounts }),
+    z.object({
+      scope: z.literal('dealer'),
+      dealerId: z.string(),
+      settled: z.number().int(),
+      processing: z.number().int(),
+      reversed: z.number().int(),
+      net: z.number().int(),
+    }),
+  ])
+  .meta({
+    examples: [
+      {
+        scope: 'dealer',
+        dealerId: 'dlr_4f1cTq7LmN2xV8bK',
+        settled: 3450000,
+        processing: 950000,
+        reversed: 0,
+        net: 3450000,
+      },
+    ],
+  });
 const transactionView = z.object({
   id: z.string(),
   type: z.string(),
@@ -64,7 +77,32 @@ export async function treasuryRoutes(app: FastifyInstance, opts: { deps: Service
         tags: ['treasury'],
         summary: 'Admin: Stripe balance transactions. Dealer: its own payments (cached 1 min)',
         querystring: listQuery,
-        response: { 200: pageSchema(transactionView) },
+        response: {
+          200: pageSchema(transactionView).meta({
+            examples: [
+              {
+                data: [
+                  {
+                    id: 'led_bKiuwHh5Ak4H0U0X',
+                    type: 'instalment',
+                    amount: 950000,
+                    fee: null,
+                    net: null,
+                    status: 'settled',
+                    currency: 'eur',
+                    description: 'payment',
+                    source: 'pi_3QzB7dT2pLk5vNaJ',
+                    vehicleId: 'FZG-2026-0815',
+                    availableOn: null,
+                    created: '2026-04-06T04:00:00.000Z',
+                  },
+                ],
+                hasMore: true,
+                nextCursor: 'WyIyMDI2LTA0LTA2VDA0OjAwOjAwLjAwMFoiLCJsZWRfYktpdXdIaDVBazRIMFUwWCJd',
+              },
+            ],
+          }),
+        },
       },
     },
     async (request, reply) =>

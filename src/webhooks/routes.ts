@@ -30,7 +30,11 @@ export async function webhookRoutes(
         tags: ['webhooks'],
         summary: 'Stripe events (signature-checked on the raw body)',
         security: [],
-        response: { 200: z.object({ received: z.literal(true), duplicate: z.boolean() }) },
+        response: {
+          200: z
+            .object({ received: z.literal(true), duplicate: z.boolean() })
+            .meta({ examples: [{ received: true, duplicate: false }] }),
+        },
       },
     },
     async (request) => {
@@ -75,7 +79,25 @@ export async function webhookAdminRoutes(
           status: z.enum(['pending', 'processing', 'succeeded', 'failed']).optional(),
           limit: z.coerce.number().int().min(1).max(100).default(50),
         }),
-        response: { 200: z.object({ data: z.array(inboxView) }) },
+        response: {
+          200: z.object({ data: z.array(inboxView) }).meta({
+            examples: [
+              {
+                data: [
+                  {
+                    eventId: 'evt_1QzB7dT2pLk5vNaFw3Lm9xQe',
+                    type: 'invoice.payment_failed',
+                    status: 'failed',
+                    attempts: 5,
+                    lastError: 'invoice inv_8sKd2LqP0vXz4MwT: database connection terminated',
+                    receivedAt: '2026-04-01T06:00:02.000Z',
+                    processedAt: null,
+                  },
+                ],
+              },
+            ],
+          }),
+        },
       },
     },
     async (request) => {
@@ -106,7 +128,11 @@ export async function webhookAdminRoutes(
         tags: ['admin'],
         summary: 'Process a failed event again',
         params: z.object({ eventId: z.string().min(1) }),
-        response: { 200: z.object({ eventId: z.string(), status: z.string() }) },
+        response: {
+          200: z
+            .object({ eventId: z.string(), status: z.string() })
+            .meta({ examples: [{ eventId: 'evt_1QzB7dT2pLk5vNaFw3Lm9xQe', status: 'succeeded' }] }),
+        },
       },
     },
     async (request) => {
