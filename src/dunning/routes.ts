@@ -33,8 +33,8 @@ const reasonBody = z.strictObject({
 const debtorTypeParam = z.object({ debtorType: z.enum(DEBTOR_TYPES) });
 const caseStatus = z.enum(['open', 'paused', 'awaiting_decision', 'escalated', 'closed']);
 
-// Documentation only: the dunning answers have no response schema of their own, so their 200 is documented as
-// z.unknown() (serialised exactly as before) with an example taken from a real run, names and ids replaced.
+// The dunning answers' response schemas are derived from examples taken from real runs (names and ids replaced);
+// see shapeOf below.
 const exampleConsumerPolicy = {
   debtorType: 'consumer',
   levels: [
@@ -221,8 +221,26 @@ const exampleBaseRates = {
   ],
   knownUntil: '2026-07-01',
 };
+/**
+ * A response schema derived from a real answer: every field named and typed as in the example, all optional and
+ * nullable, objects loose — so /docs lists the fields while serialisation stays exactly as before (nothing is
+ * stripped or rejected that the handlers send).
+ */
+function shapeOf(example: unknown): z.ZodType {
+  if (Array.isArray(example)) return z.array(example.length > 0 ? shapeOf(example[0]) : z.unknown());
+  if (example !== null && typeof example === 'object') {
+    const fields = Object.entries(example as Record<string, unknown>).map(
+      ([key, value]) => [key, shapeOf(value).optional()] as const,
+    );
+    return z.looseObject(Object.fromEntries(fields)).nullable();
+  }
+  if (typeof example === 'string') return z.string().nullable();
+  if (typeof example === 'number') return z.number().nullable();
+  if (typeof example === 'boolean') return z.boolean().nullable();
+  return z.unknown();
+}
 const documented = (description: string, example: unknown) =>
-  z.unknown().meta({ description, examples: [example] });
+  shapeOf(example).meta({ description, examples: [example] });
 const reasonBodyExample = (reason: string) => reasonBody.meta({ examples: [{ reason }] });
 
 /** Dunning: cases, Mahnstopp, escalation, letters, policies (admin), creditor data. */
