@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidDunningInputError } from '../../src/dunning/errors.ts';
 import { BUSINESS_FLAT_FEE_CENTS, calculateDefaultInterest } from '../../src/dunning/interest.ts';
 import { type DunningLetterInput, isValidIban, renderDunningLetter } from '../../src/dunning/letter.ts';
+import { letterPdfFilename } from '../../src/dunning/pdf.ts';
 import { DEFAULT_POLICIES, feesUpToLevel, financingPolicy } from '../../src/dunning/policy.ts';
 import { parseBusinessDate as d } from '../../src/platform/dates.ts';
 import { cents } from '../../src/platform/money.ts';
@@ -235,5 +236,16 @@ describe('isValidIban', () => {
   it('checks the mod-97 checksum', () => {
     expect(isValidIban('DE89 3704 0044 0532 0130 00')).toBe(true);
     expect(isValidIban('DE88 3704 0044 0532 0130 00')).toBe(false);
+  });
+});
+
+describe('letterPdfFilename', () => {
+  it('names invoice and level, keeping only characters safe in a file name and header', () => {
+    expect(letterPdfFilename('MOR-2026-0057', 2)).toBe('Mahnung-MOR-2026-0057-2.pdf');
+    expect(letterPdfFilename('A1B2C3D4-0001', 1)).toBe('Mahnung-A1B2C3D4-0001-1.pdf');
+    expect(letterPdfFilename('RE 2026/17 "Ä"', 3)).toBe('Mahnung-RE-2026-17-3.pdf');
+    // Separators at either end are dropped, not doubled next to the level.
+    expect(letterPdfFilename('-AB-', 1)).toBe('Mahnung-AB-1.pdf');
+    expect(letterPdfFilename('ÄÖÜ', 4)).toBe('Mahnung-Rechnung-4.pdf');
   });
 });

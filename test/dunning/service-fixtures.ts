@@ -44,7 +44,12 @@ export async function insertBuyer(
   return id;
 }
 
-/** Inserts an open invoice row due on `dueDate`, issued 14 days before. */
+let invoiceSequence = 0;
+
+/**
+ * Inserts an open invoice row due on `dueDate`, issued 14 days before. Its number has Stripe's shape
+ * (`<prefix>-<sequence>`), never a random id's `-`/`_`, so tests can rely on how it reads.
+ */
 export async function insertOpenInvoice(
   t: TestApp,
   input: {
@@ -71,7 +76,7 @@ export async function insertOpenInvoice(
     paymentMethodTypes: ['customer_balance', 'card'],
     status: 'open',
     stripeInvoiceId: input.stripeInvoiceId ?? null,
-    number: `MP-${id.slice(-6)}`,
+    number: `MORTEST-${String(++invoiceSequence).padStart(4, '0')}`,
     hostedInvoiceUrl: `https://invoice.stripe.test/i/${id}`,
     dueDate: input.dueDate,
     amountRemaining: input.amount,

@@ -137,7 +137,7 @@ describe('dunning letters by e-mail (SMTP)', () => {
       'Buchhaltung Reisemobile Nord <buchhaltung@reisemobile-nord.de>',
     );
     expect(message.headers.get('subject')).toBe(letter.subject);
-    expect(letter.subject).toMatch(/^Zahlungserinnerung – Rechnung Nr\. MP-[\w-]+ vom 01\.01\.2026$/);
+    expect(letter.subject).toMatch(/^Zahlungserinnerung – Rechnung Nr\. MORTEST-\d{4} vom 01\.01\.2026$/);
     expect(message.headers.get('message-id')).toMatch(
       new RegExp(`^<dunning-letter\\.${letter.caseId}\\.1\\.[0-9a-f]{16}@reisemobile-nord\\.de>$`),
     );
