@@ -129,9 +129,12 @@ export async function customerRoutes(
         tags: [tags.object(BUYERS, row.id)],
         load: async () => {
           // The sections query by buyer id alone; row-level security keeps them to the caller's dealer too.
-          const sections = await withTenant(deps.db, request.scope, (db) =>
-            Promise.all(opts.detailSections.map((section) => section({ ...deps, db }, row.id))),
-          );
+          // One connection serves the transaction, so the sections are read one after another.
+          const sections = await withTenant(deps.db, request.scope, async (db) => {
+            const out = [];
+            for (const section of opts.detailSections) out.push(await section({ ...deps, db }, row.id));
+            return out;
+          });
           return { ...toBuyerView(row), ...Object.fromEntries(sections.map((s) => [s.name, s.value])) };
         },
       });

@@ -78,36 +78,40 @@ export async function vehicleAccount(
     ]);
   }
   // Row-level security backs up the dealer conditions below (the admin reads unrestricted).
-  const [invoiceRows, entries, plans] = await withTenant(deps.db, scope, (db) =>
-    Promise.all([
-      db
-        .select()
-        .from(invoices)
-        .where(
-          and(
-            eq(invoices.dealerId, dealerId),
-            eq(invoices.vehicleId, vehicleId),
-            ne(invoices.status, 'creating'),
-          ),
-        )
-        .orderBy(asc(invoices.createdAt)),
-      db
-        .select()
-        .from(ledgerEntries)
-        .where(and(eq(ledgerEntries.dealerId, dealerId), eq(ledgerEntries.vehicleId, vehicleId)))
-        .orderBy(asc(ledgerEntries.occurredAt)),
-      db
-        .select()
-        .from(financingPlans)
-        .where(
-          and(
-            eq(financingPlans.dealerId, dealerId),
-            eq(financingPlans.vehicleId, vehicleId),
-            ne(financingPlans.status, 'creating'),
-          ),
-        )
-        .orderBy(asc(financingPlans.createdAt)),
-    ]),
+  // One connection serves the transaction, so the three reads run one after another.
+  const [invoiceRows, entries, plans] = await withTenant(
+    deps.db,
+    scope,
+    async (db) =>
+      [
+        await db
+          .select()
+          .from(invoices)
+          .where(
+            and(
+              eq(invoices.dealerId, dealerId),
+              eq(invoices.vehicleId, vehicleId),
+              ne(invoices.status, 'creating'),
+            ),
+          )
+          .orderBy(asc(invoices.createdAt)),
+        await db
+          .select()
+          .from(ledgerEntries)
+          .where(and(eq(ledgerEntries.dealerId, dealerId), eq(ledgerEntries.vehicleId, vehicleId)))
+          .orderBy(asc(ledgerEntries.occurredAt)),
+        await db
+          .select()
+          .from(financingPlans)
+          .where(
+            and(
+              eq(financingPlans.dealerId, dealerId),
+              eq(financingPlans.vehicleId, vehicleId),
+              ne(financingPlans.status, 'creating'),
+            ),
+          )
+          .orderBy(asc(financingPlans.createdAt)),
+      ] as const,
   );
   if (invoiceRows.length === 0 && entries.length === 0 && plans.length === 0)
     throw new NotFoundError('Vehicle', vehicleId);
