@@ -556,7 +556,7 @@ export async function dunningRoutes(app: FastifyInstance, opts: { deps: ServiceD
         tags: ['dunning'],
         summary: 'After the last letter: collection, court, write-off, or (financing) call the whole loan',
         description:
-          'write_off marks the Stripe invoice uncollectible. call_loan (an instalment of a financing plan only) is judged on the plan itself — its nominal amount, term and every instalment — and on the § 498 warning the plan’s last letters carried; it is allowed only when § 498 BGB holds, else 409 `loan_call_not_allowed` with the missing grounds as details.',
+          'write_off marks the Stripe invoice uncollectible. call_loan (an instalment of a financing plan only) is judged on the plan itself — its nominal amount, term and every instalment — and on the § 498 warning the plan’s last letters carried; it is allowed only when § 498 BGB holds, else 409 `loan_call_not_allowed` with the missing grounds as details. An allowed call ends the plan and bills the whole loan at once: open instalments are voided and one invoice asks for the remaining principal plus the interest already due (the plan’s `payoffInvoiceId`). If that cannot finish (409 `payment_processing` while a SEPA debit is in flight, or 502/503), the decision stands and the same call finishes it later.',
         params: idParam,
         body: z
           .strictObject({

@@ -8,7 +8,7 @@ import { dealers } from '../auth/schema.ts';
 import { type BuyerRow, buyers, type PostalAddress } from '../customers/schema.ts';
 import { BUYERS, getBuyerRow } from '../customers/service.ts';
 import type { TerminationCheck } from '../financing/arrears.ts';
-import { terminationCheckFor } from '../financing/service.ts';
+import { payOffPlan, terminationCheckFor } from '../financing/service.ts';
 import { type InvoiceRow, invoices } from '../invoices/schema.ts';
 import { INVOICES } from '../invoices/service.ts';
 import { type BusinessDate, berlinDate, daysBetween } from '../platform/dates.ts';
@@ -884,6 +884,12 @@ export interface EscalateInput {
  */
 export async function escalateCase(deps: ServiceDeps, scope: Scope, id: string, input: EscalateInput) {
   const c = await getCaseRow(deps.db, scope, id);
+  // A called loan whose final invoice did not go out yet (Stripe unreachable, a SEPA debit in flight) is
+  // finished by calling again: the decision stands, the payoff resumes.
+  if (c.stage === 'escalated' && c.escalation === 'call_loan' && input.action === 'call_loan') {
+    await billCalledLoan(deps, scope, c.invoiceId);
+    return getCaseDetail(deps, scope, id);
+  }
   if (c.stage !== 'awaiting_decision') {
     throw new ConflictError(
       c.stage === 'dunning'
@@ -954,7 +960,30 @@ export async function escalateCase(deps: ServiceDeps, scope: Scope, id: string, 
     return updated;
   });
   await deps.cache.invalidateTags(caseTags(row));
+  if (input.action === 'call_loan') await billCalledLoan(deps, scope, c.invoiceId);
   return getCaseDetail(deps, scope, id);
+}
+
+/**
+ * The whole loan falls due (Gesamtfälligstellung): the plan ends as by payoff — Stripe stops collecting,
+ * the open instalments are voided (their cases close) and one invoice asks for the remaining principal
+ * plus the interest of instalments already due. Resumable; the plan's own payoff key keeps it to one invoice.
+ */
+async function billCalledLoan(deps: ServiceDeps, scope: Scope, invoiceId: string): Promise<void> {
+  const [invoice] = await deps.db.select().from(invoices).where(eq(invoices.id, invoiceId));
+  const planId = invoice?.financingPlanId;
+  if (!planId) throw new NotFoundError('Financing plan of invoice', invoiceId);
+  try {
+    await payOffPlan(deps, scope, planId, 'loan_called');
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'payment_processing') {
+      throw new ConflictError(
+        'The loan call is recorded, but a SEPA payment of the plan is still being processed; call again once it has settled to issue the final invoice.',
+        'payment_processing',
+      );
+    }
+    throw err;
+  }
 }
 
 /**

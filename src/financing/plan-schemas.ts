@@ -136,6 +136,12 @@ export const planView = z.object({
   nextPaymentDate: z.string().nullable().describe('Due date of the next unpaid payment.'),
   quote: quoteView.optional(),
   cancelReason: z.string().nullable(),
+  endReason: z
+    .string()
+    .nullable()
+    .describe(
+      'Why Stripe ended the subscription before its term (`ended_early`): `payment_failed` means Stripe gave up after failed retries — the loan is still owed and can be paid off or called (§ 498 BGB).',
+    ),
   createdAt: z.string(),
 });
 export type PlanView = z.infer<typeof planView>;
@@ -158,6 +164,7 @@ const planBaseExample = {
   remainingCount: 6,
   nextPaymentDate: '2026-04-01',
   cancelReason: null,
+  endReason: null,
   createdAt: '2026-03-02T10:02:11.000Z',
 };
 export const planExample = {

@@ -12,7 +12,13 @@ import { payoffAmount } from './payoff.ts';
 import type { PaymentStatus, PlanDetailView, PlanView } from './plan-schemas.ts';
 import { balloonOf } from './plan-terms.ts';
 import type { ScheduleRow } from './quote.ts';
-import { financingInstalments, LIVE_STATUSES, type PlannedPayment, type PlanRow } from './schema.ts';
+import {
+  financingInstalments,
+  LIVE_STATUSES,
+  owesRemainingLoan,
+  type PlannedPayment,
+  type PlanRow,
+} from './schema.ts';
 
 /** A plan's invoices: its instalments by number, its balloon and payoff invoices. */
 export interface PlanInvoices {
@@ -88,12 +94,13 @@ export function paymentStates(plan: PlanRow, planInvoices: PlanInvoices, on: Bus
 }
 
 /**
- * The payments still owed: every unpaid one while the plan runs; once it has ended, only those that were
- * invoiced (a canceled plan does not owe the instalments it will never bill).
+ * The payments still owed: every unpaid one while the plan runs or Stripe gave up after failed payments
+ * (`owesRemainingLoan`); once it has ended otherwise, only those that were invoiced (a canceled plan does
+ * not owe the instalments it will never bill).
  */
 function owedStates(plan: PlanRow, states: PaymentState[]): PaymentState[] {
-  const running = LIVE_STATUSES.includes(plan.status);
-  return states.filter((s) => s.status !== 'paid' && s.status !== 'void' && (running || s.invoice !== null));
+  const owesAll = owesRemainingLoan(plan);
+  return states.filter((s) => s.status !== 'paid' && s.status !== 'void' && (owesAll || s.invoice !== null));
 }
 
 function counts(plan: PlanRow, states: PaymentState[], on: BusinessDate) {
@@ -133,6 +140,7 @@ export function toPlanView(plan: PlanRow, planInvoices: PlanInvoices, on: Busine
     ...counts(plan, states, on),
     ...(plan.quote ? { quote: plan.quote } : {}),
     cancelReason: plan.cancelReason,
+    endReason: plan.endReason,
     createdAt: plan.createdAt.toISOString(),
   };
 }
@@ -188,7 +196,6 @@ export function toPlanDetail(plan: PlanRow, planInvoices: PlanInvoices, on: Busi
   const states = paymentStates(plan, planInvoices, on);
   const termination = planTermination(plan, states, on);
   const overdue = owedStates(plan, states).filter((s) => s.payment.dueDate < on);
-  const running = LIVE_STATUSES.includes(plan.status);
   return {
     ...toPlanView(plan, planInvoices, on),
     schedule: states.map((s) => ({
@@ -210,7 +217,7 @@ export function toPlanDetail(plan: PlanRow, planInvoices: PlanInvoices, on: Busi
       count: overdue.length,
       consecutiveMissed: termination.consecutiveMissed,
     },
-    payoff: running ? { asOf: on, ...planPayoff(states, on) } : null,
+    payoff: owesRemainingLoan(plan) ? { asOf: on, ...planPayoff(states, on) } : null,
     payoffInvoiceId: planInvoices.payoff.find((i) => i.status !== 'void')?.id ?? null,
     termination,
   };

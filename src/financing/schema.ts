@@ -44,10 +44,30 @@ const RANK: Record<PlanStatus, number> = {
   ended_early: 6,
 };
 
-/** Whether a plan may move from one status to another (active ⇄ past_due both ways; nothing leaves an end). */
+/**
+ * Whether a plan may move from one status to another (active ⇄ past_due both ways; nothing leaves an end,
+ * except that a plan Stripe stopped after failed payments can still be paid off: see `owesRemainingLoan`).
+ */
 export function planMovesForward(from: PlanStatus, to: PlanStatus): boolean {
+  if (from === 'ended_early' && to === 'terminated_early') return true;
   if (ENDED_STATUSES.includes(from)) return from === to;
   return RANK[to] >= RANK[from];
+}
+
+/** Stripe's `cancellation_details.reason` when it ended a subscription because every retry failed. */
+export const STRIPE_GAVE_UP_REASON = 'payment_failed';
+
+/**
+ * Whether the buyer still owes the whole rest of the loan: while the plan runs, and also when Stripe
+ * stopped collecting because every retry of a payment failed (its account setting "cancel the
+ * subscription") — that ends the subscription, not the credit contract. Such a plan shows its payoff
+ * and can be paid off or, under § 498 BGB, called.
+ */
+export function owesRemainingLoan(plan: Pick<PlanRow, 'status' | 'endReason'>): boolean {
+  return (
+    LIVE_STATUSES.includes(plan.status) ||
+    (plan.status === 'ended_early' && plan.endReason === STRIPE_GAVE_UP_REASON)
+  );
 }
 
 /** Status names that say the plan no longer collects. */

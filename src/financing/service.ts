@@ -41,7 +41,14 @@ import {
 } from './plan-views.ts';
 import { monthlyPriceFor, productForModel } from './products.ts';
 import { calculateQuote, type Quote, type QuoteInput } from './quote.ts';
-import { financingPlans, LIVE_STATUSES, type PlanRow, type PlanStatus, planMovesForward } from './schema.ts';
+import {
+  financingPlans,
+  LIVE_STATUSES,
+  owesRemainingLoan,
+  type PlanRow,
+  type PlanStatus,
+  planMovesForward,
+} from './schema.ts';
 
 /** The cache collection name of financing plans (invoices/events.ts invalidates `financing:<planId>` too). */
 export const FINANCING = 'financing';
@@ -580,16 +587,25 @@ export async function movePlanStatus(
   return updated ?? (await reloadPlan(db, plan.id));
 }
 
+/** Why a plan is paid off: the buyer's wish, or the lender called the whole loan (§ 498 BGB, from dunning). */
+export type PayoffOccasion = 'payoff' | 'loan_called';
+
 /**
  * POST …/payoff: ends the plan early. Stripe stops collecting (no further invoice, no proration), open
  * instalment and balloon invoices are voided, and one payoff invoice asks for the remaining principal plus
  * the interest of payments already due — no interest after today (§ 502 BGB: no prepayment penalty here).
  * Status `terminated_early` until that invoice is paid, then `paid_off`. Calling it again resumes and
- * answers the same plan.
+ * answers the same plan. Dunning calls it with `loan_called` after a § 498 Gesamtfälligstellung: the same
+ * amount, the invoice worded as the called loan.
  */
-export async function payOffPlan(deps: ServiceDeps, scope: Scope, id: string): Promise<PlanDetailView> {
+export async function payOffPlan(
+  deps: ServiceDeps,
+  scope: Scope,
+  id: string,
+  occasion: PayoffOccasion = 'payoff',
+): Promise<PlanDetailView> {
   let plan = await getPlanRow(deps, scope, id);
-  if (plan.status !== 'terminated_early' && !LIVE_STATUSES.includes(plan.status)) {
+  if (plan.status !== 'terminated_early' && !owesRemainingLoan(plan)) {
     if (plan.status === 'paid_off') return financingPlanDetail(deps, plan);
     throw new ConflictError(
       `The plan has ended (${plan.status}); there is nothing to pay off.`,
@@ -653,7 +669,7 @@ export async function payOffPlan(deps: ServiceDeps, scope: Scope, id: string): P
       vehicleId: plan.vehicleId,
       kind: 'payoff',
       amount: total,
-      description: `Ablösung der Finanzierung ${plan.id}, MORELO ${plan.vehicleModel}, Fahrzeug ${plan.vehicleId}`,
+      description: `${occasion === 'loan_called' ? 'Gesamtfälligstellung (§ 498 BGB)' : 'Ablösung'} der Finanzierung ${plan.id}, MORELO ${plan.vehicleModel}, Fahrzeug ${plan.vehicleId}`,
       daysUntilDue: PAYOFF_DAYS_UNTIL_DUE,
       financingPlanId: plan.id,
       requestKey: `financing:${plan.id}:payoff`,

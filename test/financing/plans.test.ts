@@ -602,11 +602,20 @@ describe('financing plans: POST/GET /api/payments/subscriptions', () => {
     const ended = await detailOf(created.id);
     expect(ended).toMatchObject({
       status: 'ended_early',
+      endReason: 'cancellation_requested',
       paidCount: 1,
       remainingCount: 0,
       nextPaymentDate: null,
     });
+    // Canceled on purpose (not Stripe giving up after failed payments): nothing more is owed or billed.
     expect(ended.payoff).toBeNull();
+    const payoff = await t.app.inject({
+      method: 'POST',
+      url: `/api/payments/subscriptions/${created.id}/payoff`,
+      headers: a.auth,
+    });
+    expect(payoff.statusCode).toBe(409);
+    expect(payoff.json().error.code).toBe('plan_ended');
   });
 
   it('an expired setup link is replaced by a fresh one while the plan waits', async () => {
