@@ -1,6 +1,6 @@
 import { and, asc, eq, ne } from 'drizzle-orm';
 import type { Scope } from '../auth/keys.ts';
-import { financingPlans, hasEnded } from '../financing/schema.ts';
+import { financingPlans, hasEnded, owesRemainingLoan } from '../financing/schema.ts';
 import { invoices } from '../invoices/schema.ts';
 import { type BusinessDate, berlinDate, compareDates } from '../platform/dates.ts';
 import type { ServiceDeps } from '../platform/deps.ts';
@@ -118,9 +118,11 @@ export async function vehicleAccount(
 
   const today = berlinDate(deps.clock.now());
   const live = invoiceRows.filter((i) => i.status !== 'void');
-  // A running plan's agreed amount is its contract; an ended one's is what it actually billed (its invoices).
+  // A running plan's agreed amount is its contract, and so is that of a plan Stripe stopped collecting after
+  // failed payments (the loan is still owed); an ended one's is what it actually billed (its invoices).
   const runningPlans = new Set(plans.filter((p) => !hasEnded(p.status)).map((p) => p.id));
-  const agreedInvoices = live.filter((i) => !i.financingPlanId || !runningPlans.has(i.financingPlanId));
+  const contractPlans = new Set(plans.filter((p) => owesRemainingLoan(p)).map((p) => p.id));
+  const agreedInvoices = live.filter((i) => !i.financingPlanId || !contractPlans.has(i.financingPlanId));
   const planTotals = plans.map((p) => ({ plan: p, total: p.payments.reduce((sum, x) => sum + x.amount, 0) }));
   const open = live.filter((i) => i.status === 'open' || i.status === 'uncollectible');
   const settled = entries
@@ -177,7 +179,7 @@ export async function vehicleAccount(
     dealerId,
     totalAgreed:
       agreedInvoices.reduce((s, i) => s + i.amount, 0) +
-      planTotals.filter((t) => runningPlans.has(t.plan.id)).reduce((s, t) => s + t.total, 0),
+      planTotals.filter((t) => contractPlans.has(t.plan.id)).reduce((s, t) => s + t.total, 0),
     paid: {
       settled,
       processing: processingLedger + processingInvoices,

@@ -83,6 +83,9 @@ describe('calling the loan of a plan Stripe gave up on', () => {
       remainingPrincipal: (MONTHS - 1) * RATE,
       total: (MONTHS - 1) * RATE,
     });
+    // The dealer's view of the vehicle keeps the whole contract as agreed, one instalment paid.
+    const vehicle = (await get(`/api/payments/vehicles/${buyer.vehicleId}`)).json();
+    expect(vehicle).toMatchObject({ totalAgreed: MONTHS * RATE, paid: { net: RATE } });
     const second = plan.schedule[1];
     expect(second).toMatchObject({ n: 2, status: 'failed' });
 
