@@ -27,6 +27,10 @@ const vehicleView = z
       z.object({
         id: z.string(),
         status: z.string(),
+        endReason: z
+          .string()
+          .nullable()
+          .describe('As on the plan: `payment_failed` = Stripe gave up, the loan is still owed.'),
         monthlyRate: money,
         durationMonths: z.number().int(),
         contractTotal: money,
@@ -70,6 +74,7 @@ const vehicleView = z
           {
             id: 'fin_Hc4mW9tQ2zLr7nXe',
             status: 'active',
+            endReason: null,
             monthlyRate: 950000,
             durationMonths: 6,
             contractTotal: 5700000,

@@ -39,7 +39,14 @@ export interface VehicleAccount {
   /** The next payment the buyer owes: an open invoice's due date or a financing plan's next instalment. */
   nextDue: { date: string; amount: number; invoiceId: string | null; planId: string | null } | null;
   /** Financing plans of this vehicle, with what their contract adds up to. */
-  plans: { id: string; status: string; monthlyRate: number; durationMonths: number; contractTotal: number }[];
+  plans: {
+    id: string;
+    status: string;
+    endReason: string | null;
+    monthlyRate: number;
+    durationMonths: number;
+    contractTotal: number;
+  }[];
   invoices: {
     id: string;
     kind: string;
@@ -193,6 +200,7 @@ export async function vehicleAccount(
     plans: planTotals.map(({ plan, total }) => ({
       id: plan.id,
       status: plan.status,
+      endReason: plan.endReason,
       monthlyRate: plan.monthlyRate,
       durationMonths: plan.durationMonths,
       contractTotal: total,

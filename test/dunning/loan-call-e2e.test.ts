@@ -86,6 +86,9 @@ describe('calling the loan of a plan Stripe gave up on', () => {
     // The dealer's view of the vehicle keeps the whole contract as agreed, one instalment paid.
     const vehicle = (await get(`/api/payments/vehicles/${buyer.vehicleId}`)).json();
     expect(vehicle).toMatchObject({ totalAgreed: MONTHS * RATE, paid: { net: RATE } });
+    expect(vehicle.plans).toEqual([
+      expect.objectContaining({ id: planId, status: 'ended_early', endReason: 'payment_failed' }),
+    ]);
     const second = plan.schedule[1];
     expect(second).toMatchObject({ n: 2, status: 'failed' });
 

@@ -112,6 +112,13 @@ const PLAN_STATUS = {
   canceled: 'storniert',
   ended_early: 'vorzeitig beendet',
 };
+/** A plan's status in German; Stripe giving up after failed payments ends the collection, not the debt. */
+function planStatusLabel(/** @type {any} */ p) {
+  if (p.status === 'ended_early' && p.endReason === 'payment_failed') {
+    return 'Einzug eingestellt (Zahlungen fehlgeschlagen), Restschuld offen';
+  }
+  return label(PLAN_STATUS, p.status);
+}
 const CASE_STATUS = {
   open: 'offen',
   paused: 'Mahnstopp',
@@ -416,7 +423,7 @@ const PLAN_COLUMNS = [
     label: 'Fahrzeug',
     cell: (/** @type {any} */ p) => [text(p.vehicleModel), h('br'), h('small', {}, text(p.vehicleId))],
   },
-  { label: 'Status', cell: (/** @type {any} */ p) => label(PLAN_STATUS, p.status) },
+  { label: 'Status', cell: (/** @type {any} */ p) => planStatusLabel(p) },
   { label: 'Monatsrate', num: true, cell: (/** @type {any} */ p) => euro(p.monthlyRate) },
   {
     label: 'Raten bezahlt / offen',
@@ -542,7 +549,7 @@ function renderVehicle(result, v) {
     v.plans?.length > 0
       ? table(
           [
-            { label: 'Status', cell: (p) => label(PLAN_STATUS, p.status) },
+            { label: 'Status', cell: (p) => planStatusLabel(p) },
             { label: 'Monatsrate', num: true, cell: (p) => euro(p.monthlyRate) },
             { label: 'Laufzeit', num: true, cell: (p) => `${p.durationMonths} Monate` },
             { label: 'Vertragssumme', num: true, cell: (p) => euro(p.contractTotal) },
