@@ -1,6 +1,7 @@
 /**
- * `npm run reconcile`: one reconciliation run against the configured Stripe and database, printed as JSON.
- * Offline, the emulator must be running (`npm start` or `npm run emulator`).
+ * `npm run reconcile [-- --full]`: one reconciliation run against the configured Stripe and database, printed as
+ * JSON; `--full` compares every invoice and link, not only outstanding and recently changed ones. Offline, the
+ * emulator must be running (`npm start` or `npm run emulator`).
  */
 import { buildApp } from '../app.ts';
 import { ConfigError, loadConfig, secretsOf } from '../config.ts';
@@ -39,7 +40,7 @@ try {
       log: logger,
       publicBaseUrl: config.publicBaseUrl,
     },
-    { applyNow: () => app.inbox.drain() },
+    { applyNow: () => app.inbox.drain(), full: process.argv.includes('--full') },
   );
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   process.exitCode = report.differences.length > 0 ? 2 : 0;

@@ -8,6 +8,9 @@ import { reconcile } from './service.ts';
 
 const report = z
   .object({
+    full: z
+      .boolean()
+      .describe('Every invoice and link compared, or only outstanding and recently changed ones.'),
     since: z.number(),
     until: z.number(),
     eventsScanned: z.number(),
@@ -29,6 +32,7 @@ const report = z
   .meta({
     examples: [
       {
+        full: false,
         since: 1774936800,
         until: 1775023200,
         eventsScanned: 214,
@@ -51,12 +55,23 @@ export async function reconciliationRoutes(
       schema: {
         tags: ['admin'],
         summary: 'Replay Stripe events the webhook missed and report where the ledger and Stripe disagree',
+        description:
+          'Compares invoices and payment links with Stripe: all of them on the first run, once a day and with `?full=true`; otherwise those still waiting for money and those changed since the previous run.',
+        querystring: z.strictObject({
+          full: z
+            .enum(['true', 'false'])
+            .optional()
+            .describe('`true`: compare every invoice and link now, not only outstanding and recent ones.'),
+        }),
         response: { 200: report },
       },
     },
     async (request) => {
       requireAdmin(request);
-      return reconcile(opts.deps, { applyNow: () => opts.processor.drain() });
+      return reconcile(opts.deps, {
+        applyNow: () => opts.processor.drain(),
+        full: request.query.full === 'true',
+      });
     },
   );
 }

@@ -3,7 +3,7 @@
  * event list, since a checkpoint) and compares, per invoice and payment, what the ledger says was paid with what
  * Stripe says — reporting every difference rather than silently "fixing" money.
  */
-import { and, eq, gt, inArray, isNotNull, ne, sql } from 'drizzle-orm';
+import { and, eq, gt, gte, inArray, isNotNull, ne, or, type SQL, sql } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import { invoices } from '../invoices/schema.ts';
 import { ledgerEntries } from '../ledger/schema.ts';
@@ -18,6 +18,23 @@ const CHECKPOINT = 'reconcile_checkpoint';
 const OVERLAP_SECONDS = 10 * 60;
 /** Stripe keeps events for 30 days; a first run looks back that far. */
 const FIRST_RUN_LOOKBACK_SECONDS = 30 * 24 * 3600;
+/** When the last runs started (service clock, ms): the window of an incremental comparison. */
+const RUNS = 'reconcile_runs';
+/** A scheduled run compares everything at least this often; in between only what can still change. */
+export const FULL_COMPARISON_EVERY_MS = 24 * 3600_000;
+
+interface RunTimes {
+  lastStartedAt: number;
+  lastFullAt: number;
+}
+
+/**
+ * Which invoices and links a run compares with Stripe. `full`: every one. Otherwise those still waiting
+ * for money (open or uncollectible invoices, active or processing links: a lost webhook leaves them so)
+ * and any row changed since `changedSince` — so a run costs Stripe requests in proportion to what is
+ * outstanding and recent, not to the whole history (Stripe limits the request rate).
+ */
+type ComparisonScope = { full: true } | { full: false; changedSince: Date };
 
 /** One place where our ledger and Stripe disagree. */
 export interface Difference {
@@ -32,6 +49,8 @@ export interface Difference {
 
 /** What a run found and did. */
 export interface ReconcileReport {
+  /** Whether every invoice and link was compared, or only the outstanding and recently changed ones. */
+  full: boolean;
   since: number;
   until: number;
   eventsScanned: number;
@@ -77,12 +96,22 @@ async function replayMissedEvents(
 }
 
 /** Compares each settled invoice payment in the ledger with the invoice at Stripe. */
-async function compareInvoices(deps: ServiceDeps): Promise<{ checked: number; differences: Difference[] }> {
+async function compareInvoices(
+  deps: ServiceDeps,
+  scope: ComparisonScope,
+): Promise<{ checked: number; differences: Difference[] }> {
+  const window: SQL | undefined = scope.full
+    ? undefined
+    : or(inArray(invoices.status, ['open', 'uncollectible']), gte(invoices.updatedAt, scope.changedSince));
   const rows = await deps.db
     .select()
     .from(invoices)
     .where(
-      and(isNotNull(invoices.stripeInvoiceId), inArray(invoices.status, ['open', 'paid', 'uncollectible'])),
+      and(
+        isNotNull(invoices.stripeInvoiceId),
+        inArray(invoices.status, ['open', 'paid', 'uncollectible']),
+        window,
+      ),
     );
   const paidByInvoice = new Map<string, number>();
   const sums = await deps.db
@@ -127,11 +156,18 @@ async function compareInvoices(deps: ServiceDeps): Promise<{ checked: number; di
  */
 async function compareLinkPayments(
   deps: ServiceDeps,
+  scope: ComparisonScope,
 ): Promise<{ checked: number; differences: Difference[] }> {
+  const window: SQL | undefined = scope.full
+    ? undefined
+    : or(
+        inArray(paymentLinks.status, ['active', 'processing']),
+        gte(paymentLinks.updatedAt, scope.changedSince),
+      );
   const links = await deps.db
     .select()
     .from(paymentLinks)
-    .where(and(isNotNull(paymentLinks.stripePaymentLinkId), ne(paymentLinks.status, 'creating')));
+    .where(and(isNotNull(paymentLinks.stripePaymentLinkId), ne(paymentLinks.status, 'creating'), window));
   const differences: Difference[] = [];
   for (const link of links) {
     const sessions = await deps.stripe.checkout.sessions.list({
@@ -168,13 +204,21 @@ async function compareLinkPayments(
 /**
  * One reconciliation run: replays missed events (and lets the processor apply them), then compares the ledger with
  * Stripe. Safe to run on several instances at once (replays are deduplicated by event id; comparison only reads).
+ * `full`: compare every invoice and link; by default only the first run and one a day do (FULL_COMPARISON_EVERY_MS),
+ * the others compare what is outstanding or changed since the previous run started.
  */
 export async function reconcile(
   deps: ServiceDeps,
-  options: { applyNow?: () => Promise<void> } = {},
+  options: { applyNow?: () => Promise<void>; full?: boolean } = {},
 ): Promise<ReconcileReport> {
-  const nowSeconds = Math.floor(deps.clock.now() / 1000);
+  const startedAt = deps.clock.now();
+  const nowSeconds = Math.floor(startedAt / 1000);
   const checkpoint = await readSetting<number>(deps.db, CHECKPOINT);
+  const runs = await readSetting<RunTimes>(deps.db, RUNS);
+  const full = options.full === true || !runs || startedAt - runs.lastFullAt >= FULL_COMPARISON_EVERY_MS;
+  const scope: ComparisonScope = full
+    ? { full: true }
+    : { full: false, changedSince: new Date(runs.lastStartedAt - OVERLAP_SECONDS * 1000) };
   const since =
     checkpoint !== undefined ? checkpoint - OVERLAP_SECONDS : nowSeconds - FIRST_RUN_LOOKBACK_SECONDS;
   const { scanned, replayed, until } = await replayMissedEvents(deps, since);
@@ -185,13 +229,19 @@ export async function reconcile(
     );
     await options.applyNow?.();
   }
-  const invoiceCheck = await compareInvoices(deps);
-  const linkCheck = await compareLinkPayments(deps);
+  const invoiceCheck = await compareInvoices(deps, scope);
+  const linkCheck = await compareLinkPayments(deps, scope);
   const checked = invoiceCheck.checked;
   const differences = [...invoiceCheck.differences, ...linkCheck.differences];
   for (const d of differences) deps.log.warn({ difference: d }, 'ledger and Stripe disagree');
   await writeSetting(deps.db, CHECKPOINT, Math.max(until, checkpoint ?? 0), new Date(deps.clock.now()));
+  const nextRuns: RunTimes = {
+    lastStartedAt: Math.max(startedAt, runs?.lastStartedAt ?? 0),
+    lastFullAt: full ? Math.max(startedAt, runs?.lastFullAt ?? 0) : (runs?.lastFullAt ?? 0),
+  };
+  await writeSetting(deps.db, RUNS, nextRuns, new Date(deps.clock.now()));
   return {
+    full,
     since,
     until,
     eventsScanned: scanned,

@@ -1,5 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { invoices } from '../../src/invoices/schema.ts';
 import { ledgerEntries } from '../../src/ledger/schema.ts';
 import { readSetting } from '../../src/platform/settings.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
@@ -111,6 +112,60 @@ describe('reconciliation finds what the webhook missed', () => {
     expect(report.differences).toEqual(
       expect.arrayContaining([expect.objectContaining({ vehicleId: 'VIN-C', ours: 0, stripe: 250_000 })]),
     );
+  });
+
+  it('compares what is outstanding or changed on every run, and everything once a day or on request', async () => {
+    const run = async (query = '') =>
+      (await t.app.inject({ method: 'POST', url: `/api/admin/reconcile${query}`, headers: t.admin })).json();
+    const paid = await invoice('VIN-D', 3_000_000);
+    await t.stripe.invoices.pay(paid.stripeInvoiceId, { paid_out_of_band: true });
+    await t.emulator.drainWebhooks();
+    await t.app.inbox.drain();
+    // The next run starts an hour after that payment was booked.
+    t.clock.advance(3_600_000);
+    const open = await invoice('VIN-E', 1_500_000);
+    await t.emulator.drainWebhooks();
+    await t.app.inbox.drain();
+    const first = await run();
+    expect(first.differences.map((d: { invoiceId: string }) => d.invoiceId)).not.toContain(paid.id);
+
+    // An hour later the paid invoice's ledger entry disappears, the invoice itself is unchanged; meanwhile
+    // the open invoice is paid at Stripe without the webhook reaching us.
+    t.clock.advance(3_600_000);
+    await t.database.db.delete(ledgerEntries).where(eq(ledgerEntries.invoiceId, paid.id));
+    const endpoints = await t.stripe.webhookEndpoints.list();
+    for (const e of endpoints.data) await t.stripe.webhookEndpoints.update(e.id, { disabled: true });
+    await t.stripe.invoices.pay(open.stripeInvoiceId, { paid_out_of_band: true });
+    await t.emulator.drainWebhooks();
+    for (const e of endpoints.data) await t.stripe.webhookEndpoints.update(e.id, { disabled: false });
+
+    // An ordinary run looks at the open invoice (a lost payment always shows) but not at the old paid one.
+    const incremental = await run();
+    expect(incremental.full).toBe(false);
+    const checkedIds = (r: { differences: { invoiceId: string }[] }) => r.differences.map((d) => d.invoiceId);
+    expect(checkedIds(incremental)).not.toContain(paid.id);
+    expect(
+      (await t.app.inject({ url: `/api/payments/invoices/${open.id}`, headers: dealer.auth })).json().status,
+    ).toBe('paid');
+    const total = (await t.database.db.select().from(invoices)).filter((i) => i.stripeInvoiceId).length;
+    expect(incremental.invoicesChecked).toBeLessThan(total);
+
+    // On request, and by itself a day after the last full run, every invoice is compared.
+    const requested = await run('?full=true');
+    expect(requested.full).toBe(true);
+    expect(requested.differences).toEqual(
+      expect.arrayContaining([expect.objectContaining({ invoiceId: paid.id, ours: 0, stripe: 3_000_000 })]),
+    );
+    t.clock.advance(3_600_000);
+    expect((await run()).full).toBe(false);
+    t.clock.advance(24 * 3_600_000);
+    const daily = await run();
+    expect(daily.full).toBe(true);
+    expect(checkedIds(daily)).toContain(paid.id);
+    expect(
+      (await t.app.inject({ method: 'POST', url: '/api/admin/reconcile?full=yes', headers: t.admin }))
+        .statusCode,
+    ).toBe(400);
   });
 
   it('is for the admin only', async () => {
