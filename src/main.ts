@@ -56,7 +56,11 @@ function startReconciliation(app: Awaited<ReturnType<typeof buildApp>>, logger: 
     reconcile(app.services, { applyNow: () => app.inbox.drain() })
       .then((report) =>
         logger.info(
-          { replayed: report.eventsReplayed.length, differences: report.differences.length },
+          {
+            full: report.full,
+            replayed: report.eventsReplayed.length,
+            differences: report.differences.length,
+          },
           'reconciliation done',
         ),
       )
