@@ -7,16 +7,15 @@ import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invoices } from '../../src/invoices/schema.ts';
 import { ledgerEntries } from '../../src/ledger/schema.ts';
-import { addDays, addMonths, type BusinessDate, daysBetween } from '../../src/platform/dates.ts';
+import { addDays, addMonths } from '../../src/platform/dates.ts';
 import {
-  advanceDays,
   advanceThroughMonths,
+  advanceTo,
   createBuyer,
   type Dealer,
   nextMonthStart,
   postPlan,
   settle,
-  todayOf,
 } from '../financing/plan-helpers.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 
@@ -31,11 +30,6 @@ describe('dunning and Stripe retries of a financing instalment', () => {
   afterAll(() => t.close());
 
   const get = (url: string) => t.app.inject({ url, headers: dealer.auth });
-  const advanceTo = async (day: BusinessDate) => {
-    const days = daysBetween(todayOf(t), day);
-    if (days > 0) await advanceDays(t, days);
-    await settle(t);
-  };
 
   it('a buyer who pays the letter’s link while a retry is pending is charged once; no further letter', {
     timeout: 120_000,
@@ -76,7 +70,7 @@ describe('dunning and Stripe retries of a financing instalment', () => {
     // The failure opened the case at once; the Zahlungserinnerung goes out 7 days after the due date.
     // Stripe's retries (3, then 5 days after each failure) fail meanwhile and keep one scheduled.
     const letterDay = addDays(due, 7);
-    await advanceTo(letterDay);
+    await advanceTo(t, letterDay);
     const list = (await get('/api/payments/dunning?limit=100')).json();
     const summary = list.data.find((c: { invoice: { id: string } }) => c.invoice.id === row.invoiceId);
     expect(summary).toMatchObject({ origin: 'payment_failed', level: 1 });
@@ -103,7 +97,7 @@ describe('dunning and Stripe retries of a financing instalment', () => {
     await settle(t);
 
     // Past the retry Stripe had scheduled, and past the day of the 1. Mahnung (before the next renewal).
-    await advanceTo(addDays(due, 24));
+    await advanceTo(t, addDays(due, 24));
     expect(Math.floor(t.clock.now() / 1000)).toBeGreaterThan(pendingRetry!);
 
     // Stripe: paid once, in full, nothing left to retry.

@@ -7,10 +7,10 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invoices } from '../../src/invoices/schema.ts';
-import { addDays, addMonths, type BusinessDate, daysBetween } from '../../src/platform/dates.ts';
+import { addDays, addMonths, daysBetween } from '../../src/platform/dates.ts';
 import {
-  advanceDays,
   advanceThroughMonths,
+  advanceTo,
   createBuyer,
   type Dealer,
   nextMonthStart,
@@ -34,11 +34,6 @@ describe('calling the loan of a plan Stripe gave up on', () => {
   afterAll(() => t.close());
 
   const get = (url: string) => t.app.inject({ url, headers: dealer.auth });
-  const advanceTo = async (day: BusinessDate) => {
-    const days = daysBetween(todayOf(t), day);
-    if (days > 0) await advanceDays(t, days);
-    await settle(t);
-  };
   const callLoan = (caseId: string) =>
     t.app.inject({
       method: 'POST',
@@ -73,7 +68,7 @@ describe('calling the loan of a plan Stripe gave up on', () => {
 
     // The second fails, every retry fails, and Stripe ends the subscription (its default setting).
     const due2 = addMonths(start, 1, Number(start.slice(8, 10)));
-    await advanceTo(addDays(due2, 20));
+    await advanceTo(t, addDays(due2, 20));
     expect((await t.stripe.subscriptions.retrieve(subscription)).status).toBe('canceled');
     let plan = (await get(`/api/payments/subscriptions/${planId}`)).json();
     expect(plan).toMatchObject({ status: 'ended_early', endReason: 'payment_failed', paidCount: 1 });
@@ -100,7 +95,7 @@ describe('calling the loan of a plan Stripe gave up on', () => {
     const caseUrl = `/api/payments/dunning/${summary.id}`;
     let c = (await get(caseUrl)).json();
     for (let day = 0; day < 90 && c.status !== 'awaiting_decision'; day++) {
-      await advanceTo(addDays(todayOf(t), 1));
+      await advanceTo(t, addDays(todayOf(t), 1));
       c = (await get(caseUrl)).json();
     }
     expect(c.status).toBe('awaiting_decision');

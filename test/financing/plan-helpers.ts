@@ -81,6 +81,13 @@ export async function advanceDays(t: TestApp, days: number): Promise<void> {
   if (res.statusCode !== 200) throw new Error(`advance-time: ${res.statusCode} ${res.body}`);
 }
 
+/** Moves the offline clock to the start of `day` (if it is ahead) and lets every webhook be applied. */
+export async function advanceTo(t: TestApp, day: BusinessDate): Promise<void> {
+  const days = daysBetween(todayOf(t), day);
+  if (days > 0) await advanceDays(t, days);
+  await settle(t);
+}
+
 /**
  * Advances month by month to a day after each due date from `start` on (so every renewal is invoiced,
  * finalized an hour later and charged, one at a time), until `months` due dates have passed.
