@@ -52,8 +52,47 @@ async function applyCustomer(ctx: HandlerContext, event: Stripe.Event, deleted: 
   ctx.invalidate([...collectionTags(BUYERS, row.dealerId), tags.object(BUYERS, row.id)]);
 }
 
-/** customer.updated / customer.deleted keep the buyer read model in step with Stripe. */
+/**
+ * A bank transfer reached the buyer's cash balance, or money left it: re-fetch the balance and keep what no
+ * invoice took (Stripe applies a transfer only when it covers an open invoice in full). The buyer row is
+ * locked first, so two events applied at once end with the later fetch.
+ */
+async function applyCashBalance(ctx: HandlerContext, event: Stripe.Event): Promise<void> {
+  const hinted = event.data.object as Stripe.CashBalance | Stripe.CustomerCashBalanceTransaction;
+  const customerId = typeof hinted.customer === 'string' ? hinted.customer : null;
+  if (!customerId) return;
+  const [row] = await ctx.tx
+    .select()
+    .from(buyers)
+    .where(eq(buyers.stripeCustomerId, customerId))
+    .for('update');
+  if (!row) {
+    ctx.deps.log.info(
+      { eventId: event.id, customer: customerId },
+      'cash balance of an unknown customer ignored',
+    );
+    return;
+  }
+  const balance = await ctx.deps.stripe.customers.retrieveCashBalance(customerId);
+  const unapplied = balance.available?.eur ?? 0;
+  if (unapplied === row.unappliedTransferAmount) return;
+  if (unapplied > 0) {
+    ctx.deps.log.warn(
+      { buyerId: row.id, unapplied },
+      'a bank transfer waits in the cash balance unmatched: dunning holds its letters for this buyer',
+    );
+  }
+  await ctx.tx
+    .update(buyers)
+    .set({ unappliedTransferAmount: unapplied, updatedAt: new Date(ctx.deps.clock.now()) })
+    .where(eq(buyers.id, row.id));
+  ctx.invalidate([...collectionTags(BUYERS, row.dealerId), tags.object(BUYERS, row.id)]);
+}
+
+/** customer.updated / customer.deleted keep the buyer read model in step with Stripe; so do cash-balance events. */
 export const customerEventHandlers: HandlerTable = {
   'customer.updated': (ctx, event) => applyCustomer(ctx, event, false),
   'customer.deleted': (ctx, event) => applyCustomer(ctx, event, true),
+  'cash_balance.funds_available': applyCashBalance,
+  'customer_cash_balance_transaction.created': applyCashBalance,
 };

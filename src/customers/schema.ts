@@ -26,6 +26,8 @@ export const buyers = pgTable(
     stripeCustomerId: text('stripe_customer_id').unique(),
     deletedAt: timestamp('deleted_at', { withTimezone: true }),
     stripeSyncedAt: bigint('stripe_synced_at', { mode: 'number' }).notNull().default(0),
+    /** EUR cents in the buyer's Stripe cash balance that no invoice took (migrations/014). */
+    unappliedTransferAmount: bigint('unapplied_transfer_amount', { mode: 'number' }).notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
   },

@@ -55,6 +55,7 @@ export const buyerExample = {
   address: { line1: 'Hauptstraße 12', postalCode: '96114', city: 'Hirschaid', country: 'DE' },
   vatId: null,
   stripeCustomerId: 'cus_QxR8mT2pLk5vNa',
+  unappliedTransfer: 0,
   deleted: false,
   createdAt: '2026-03-02T09:14:27.000Z',
 };
@@ -79,6 +80,12 @@ export const buyerView = z
     }),
     vatId: z.string().nullable(),
     stripeCustomerId: z.string().nullable(),
+    unappliedTransfer: z
+      .number()
+      .int()
+      .describe(
+        'Cents the buyer sent by bank transfer that Stripe matched to no invoice (less than the open invoice, or an unknown reference). While above 0, dunning sends no letters to this buyer; match the money to an invoice or return it in Stripe.',
+      ),
     deleted: z.boolean(),
     createdAt: z.string(),
   })

@@ -34,6 +34,7 @@ export function toBuyerView(row: BuyerRow): BuyerView {
     },
     vatId: row.vatId,
     stripeCustomerId: row.stripeCustomerId,
+    unappliedTransfer: row.unappliedTransferAmount,
     deleted: row.deletedAt !== null,
     createdAt: row.createdAt.toISOString(),
   };

@@ -4,10 +4,12 @@
  * a dispute stops it. Merge this table after the invoices' one, so our invoice row is already at
  * Stripe's state when these run (`mergeHandlerTables(…, invoiceEventHandlers, dunningEventHandlers)`).
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, ne } from 'drizzle-orm';
 import type Stripe from 'stripe';
+import { buyers } from '../customers/schema.ts';
 import { type InvoiceRow, invoices } from '../invoices/schema.ts';
 import { berlinDate, daysBetween } from '../platform/dates.ts';
+import { formatEuro } from '../platform/money.ts';
 import { wrapStripeError } from '../stripe/errors.ts';
 import { stripeIdempotencyKey } from '../stripe/idempotency.ts';
 import type { HandlerContext, HandlerTable } from '../webhooks/handlers.ts';
@@ -22,6 +24,7 @@ import {
   recordPaymentFailure,
   recordReclaim,
   setDisputed,
+  updateCase,
 } from './service.ts';
 
 async function ourInvoice(ctx: HandlerContext, stripeInvoice: Pick<Stripe.Invoice, 'id' | 'metadata'>) {
@@ -325,6 +328,46 @@ async function onLinkPaid(ctx: HandlerContext, event: Stripe.Event): Promise<voi
   );
 }
 
+/**
+ * The buyer's unmatched bank-transfer money changed (the customers' handler, merged before this table, has
+ * just re-fetched it): each open case of the buyer holds its letters while there is some, and goes on once
+ * the money is matched to an invoice or sent back. Each change is in the case's audit trail.
+ */
+async function onCashBalance(ctx: HandlerContext, event: Stripe.Event): Promise<void> {
+  const customer = (event.data.object as { customer?: unknown }).customer;
+  if (typeof customer !== 'string') return;
+  const [buyer] = await ctx.tx.select().from(buyers).where(eq(buyers.stripeCustomerId, customer));
+  if (!buyer) return;
+  const amount = buyer.unappliedTransferAmount;
+  const cases = await ctx.tx
+    .select()
+    .from(dunningCases)
+    .where(and(eq(dunningCases.buyerId, buyer.id), ne(dunningCases.stage, 'closed')))
+    .for('update');
+  const now = new Date(ctx.deps.clock.now());
+  for (const c of cases) {
+    if (c.buyerUnappliedTransfer === amount) continue;
+    const row = await updateCase(ctx.tx, c, { buyerUnappliedTransfer: amount }, now);
+    await audit(
+      ctx.tx,
+      {
+        caseId: c.id,
+        buyerId: c.buyerId,
+        dealerId: c.dealerId,
+        action: amount > 0 ? 'held_unapplied_transfer' : 'released_unapplied_transfer',
+        actor: 'system',
+        reason:
+          amount > 0
+            ? `Überweisung über ${formatEuro(amount)} eingegangen, keiner Rechnung zugeordnet: keine Mahnung, bis sie zugeordnet oder erstattet ist`
+            : 'Überweisung zugeordnet oder erstattet',
+        details: { unappliedTransfer: amount },
+      },
+      now,
+    );
+    ctx.invalidate(caseTags(row));
+  }
+}
+
 /** Event type → dunning handler. */
 export const dunningEventHandlers: HandlerTable = {
   'invoice.paid': closeOn('paid'),
@@ -335,4 +378,6 @@ export const dunningEventHandlers: HandlerTable = {
   'charge.dispute.closed': (ctx, event) => onDispute(ctx, event, false),
   'checkout.session.completed': onLinkPaid,
   'checkout.session.async_payment_succeeded': onLinkPaid,
+  'cash_balance.funds_available': onCashBalance,
+  'customer_cash_balance_transaction.created': onCashBalance,
 };

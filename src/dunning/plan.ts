@@ -33,6 +33,11 @@ export interface DunningCaseState {
   paymentProcessing: boolean;
   /** The buyer contests the claim. */
   disputed: boolean;
+  /**
+   * Money of the buyer arrived by bank transfer but Stripe matched it to no invoice (less than the open
+   * amount, or an unknown reference). Absent means none.
+   */
+  unappliedTransfer?: boolean;
 }
 
 /**
@@ -43,6 +48,8 @@ export interface DunningCaseState {
  * - `paused`: a Mahnstopp is set for the invoice or the customer.
  * - `payment_processing`: money is on its way; a letter now would dun a buyer who has paid. If the
  *   payment fails, the ladder resumes where it stood.
+ * - `unapplied_transfer`: the buyer has sent money that is not matched to an invoice yet; a letter
+ *   demanding the full amount would be wrong until a human matches or returns it.
  * - `level_due`: the next letter's day has come.
  * - `waiting`: the next letter's (or the decision's) day has not come yet.
  * - `ladder_complete`: every letter was sent and the last deadline has passed; a human chooses
@@ -53,6 +60,7 @@ export type DunningReason =
   | 'disputed'
   | 'paused'
   | 'payment_processing'
+  | 'unapplied_transfer'
   | 'level_due'
   | 'waiting'
   | 'ladder_complete';
@@ -74,7 +82,7 @@ export interface NextDunningAction {
 
 type Upcoming =
   | { kind: 'closed' }
-  | { kind: 'blocked'; reason: 'disputed' | 'paused' | 'payment_processing' }
+  | { kind: 'blocked'; reason: 'disputed' | 'paused' | 'payment_processing' | 'unapplied_transfer' }
   | { kind: 'letter'; level: number; earliest: BusinessDate }
   | { kind: 'decision'; earliest: BusinessDate };
 
@@ -135,6 +143,7 @@ function upcoming(state: DunningCaseState): Upcoming {
   if (state.disputed) return { kind: 'blocked', reason: 'disputed' };
   if (state.paused) return { kind: 'blocked', reason: 'paused' };
   if (state.paymentProcessing) return { kind: 'blocked', reason: 'payment_processing' };
+  if (state.unappliedTransfer) return { kind: 'blocked', reason: 'unapplied_transfer' };
 
   const { highestSent, lastSentOn } = readHistory(state.lettersSent);
   const nextLevel = levelOf(policy, highestSent + 1);

@@ -103,6 +103,7 @@ const exampleCaseSummary = {
   buyerPaused: false,
   disputed: false,
   paymentProcessing: false,
+  unappliedTransfer: 0,
   returnReasonCode: null,
   returnFailureCode: null,
   mayRedebit: true,

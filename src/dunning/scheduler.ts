@@ -158,6 +158,7 @@ function stepFor(
     openAmount: openAmountOf(c, invoice),
     paymentProcessing: paymentInFlight(c, invoice),
     disputed: c.disputed,
+    unappliedTransfer: c.buyerUnappliedTransfer > 0,
   });
 }
 
@@ -551,6 +552,7 @@ function withdrawReason(c: CaseRow, invoice: InvoiceRow): string | undefined {
   if (c.disputed) return 'disputed';
   if (c.paused || c.buyerPaused) return 'paused';
   if (paymentInFlight(c, invoice)) return 'payment processing';
+  if (c.buyerUnappliedTransfer > 0) return 'unmatched bank transfer';
   return undefined;
 }
 

@@ -76,6 +76,11 @@ export const dunningCases = pgTable('dunning_cases', {
   dueDate: date('due_date', { mode: 'string' }).notNull(),
   paused: boolean('paused').notNull().default(false),
   buyerPaused: boolean('buyer_paused').notNull().default(false),
+  /**
+   * Bank-transfer money of the buyer Stripe could not match to an invoice (migrations/014), copied from the
+   * buyer: while it is above 0 no letter goes out — someone has to match it first.
+   */
+  buyerUnappliedTransfer: bigint('buyer_unapplied_transfer', { mode: 'number' }).notNull().default(0),
   disputed: boolean('disputed').notNull().default(false),
   pauseReason: text('pause_reason'),
   returnReasonCode: text('return_reason_code'),

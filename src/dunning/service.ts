@@ -442,6 +442,8 @@ export interface CaseSummary {
   buyerPaused: boolean;
   disputed: boolean;
   paymentProcessing: boolean;
+  /** The buyer's bank-transfer money Stripe matched to no invoice; letters wait while it is above 0. */
+  unappliedTransfer: number;
   returnReasonCode: string | null;
   /** Stripe's failure code behind the return reason, as Stripe reported it. */
   returnFailureCode: string | null;
@@ -504,6 +506,7 @@ function summarise(
         openAmount: owed,
         paymentProcessing: paymentInFlight(c, invoice),
         disputed: c.disputed,
+        unappliedTransfer: c.buyerUnappliedTransfer > 0,
       });
     } catch (err) {
       if (!(err instanceof DunningError)) throw err;
@@ -539,6 +542,7 @@ function summarise(
     buyerPaused: c.buyerPaused,
     disputed: c.disputed,
     paymentProcessing: paymentInFlight(c, invoice),
+    unappliedTransfer: c.buyerUnappliedTransfer,
     returnReasonCode: c.returnReasonCode,
     returnFailureCode: c.returnFailureCode,
     mayRedebit: c.mayRedebit,
@@ -1166,6 +1170,7 @@ export async function openCase(
     buyerPaused: stop,
     disputed: false,
   };
+  const unapplied = buyer.unappliedTransferAmount;
   const [inserted] = await tx
     .insert(dunningCases)
     .values({
@@ -1177,6 +1182,7 @@ export async function openCase(
       policy,
       origin: input.origin,
       ...base,
+      buyerUnappliedTransfer: unapplied,
       status: statusOf(base),
       level: 0,
       dueDate: input.dueDate,

@@ -105,6 +105,7 @@ describe('planDunningStep', () => {
   it.each([
     ['paused', { paused: true }],
     ['payment_processing', { paymentProcessing: true }],
+    ['unapplied_transfer', { unappliedTransfer: true }],
     ['disputed', { disputed: true }],
   ] as const)('does nothing while %s', (reason, over) => {
     expect(planDunningStep(state(addDays(dueDate, 30), [], over))).toEqual({ action: 'none', reason });
@@ -117,6 +118,9 @@ describe('planDunningStep', () => {
     });
     expect(
       planDunningStep(state(addDays(dueDate, 30), [], { openAmount: 0, paused: true, disputed: true })),
+    ).toEqual({ action: 'close', reason: 'paid' });
+    expect(
+      planDunningStep(state(addDays(dueDate, 30), [], { openAmount: 0, unappliedTransfer: true })),
     ).toEqual({ action: 'close', reason: 'paid' });
   });
 

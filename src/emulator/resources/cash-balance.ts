@@ -310,8 +310,12 @@ export const cashBalance: ResourceModule = {
             },
           },
         });
-        ctx.emit('cash_balance.funds_available', render(b) as unknown as { id: string });
         reconcile(ctx, customer.id, ctx.params.reference ?? null);
+        // As Stripe: after reconciliation, and only when money is left over that no invoice took.
+        const after = balanceOf(ctx, customer.id);
+        if ((after.available[currency] ?? 0) > 0) {
+          ctx.emit('cash_balance.funds_available', render(after) as unknown as { id: string });
+        }
         return txn;
       },
     }),

@@ -131,6 +131,7 @@ const NEXT_REASON = {
   disputed: 'strittig',
   paused: 'Mahnstopp',
   payment_processing: 'Zahlung in Bearbeitung',
+  unapplied_transfer: 'Überweisung nicht zugeordnet',
   level_due: 'Mahnung fällig',
   waiting: 'abwarten',
   ladder_complete: 'alle Stufen versandt',
@@ -466,6 +467,14 @@ async function showBuyer(id) {
       ['Käufer-Nr.', text(buyer.buyerId)],
       ['Art', label(DEBTOR, buyer.type) + (buyer.vatId ? ` · USt-IdNr. ${buyer.vatId}` : '')],
       ['Angelegt', dateDe(buyer.createdAt)],
+      ...(buyer.unappliedTransfer > 0
+        ? [
+            [
+              'Überweisung nicht zugeordnet',
+              `${euro(buyer.unappliedTransfer)} – in Stripe zuordnen oder erstatten; bis dahin keine Mahnungen`,
+            ],
+          ]
+        : []),
     ]),
     h('h3', {}, 'Rechnungen'),
     invoices.length > 0 ? table(INVOICE_COLUMNS, invoices) : h('p', { class: 'empty' }, 'Keine Rechnungen.'),
