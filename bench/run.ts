@@ -7,6 +7,7 @@ import { cacheBenchmark } from './cache.bench.ts';
 import type { Group } from './harness.ts';
 import { interestBenchmark } from './interest.bench.ts';
 import { quoteBenchmark } from './quote.bench.ts';
+import { reconcileBenchmark } from './reconcile.bench.ts';
 import { describeMachine, renderRun, writeResults } from './report.ts';
 import { createBenchApp } from './setup.ts';
 import { webhookBenchmark } from './webhooks.bench.ts';
@@ -30,6 +31,9 @@ try {
   groups.push(await quoteBenchmark());
   progress('dunning interest');
   groups.push(await interestBenchmark());
+  // Reconciliation last: it adds 150 invoices, which the read-cache and webhook cases should not see.
+  progress('reconciliation');
+  groups.push(await reconcileBenchmark(bench));
   console.log(`\n${renderRun(machine, groups)}\n`);
   writeResults(resultsPath, machine, groups);
   progress(`done; ${resultsPath} updated`);
