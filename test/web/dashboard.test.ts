@@ -8,8 +8,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { eq } from 'drizzle-orm';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buyers } from '../../src/customers/schema.ts';
 import { createTestApp, TEST_ADMIN_KEY, type TestApp } from '../helpers/app.ts';
 
 const ARGS = [
@@ -138,6 +140,23 @@ describe('the dealer dashboard', () => {
     expect(await page.locator('#vehicle-result .cards').textContent()).toContain('Offen123.456,78 €');
     expect(page.url()).not.toContain(dealer.apiKey);
     expect(t.logLines.join('\n')).not.toContain(dealer.apiKey);
+    await page.close();
+  }, 60_000);
+
+  it('tells the dealer about a bank transfer Stripe could not match, and that dunning waits for it', async () => {
+    const name = 'Karl Überweiser';
+    const { dealer } = await dealerWithInvoice(name, 'karl@example.de', 'WMO90G-WEB-3', 2_000_000);
+    // What the cash-balance handler stores (test/dunning/unapplied-transfer.test.ts covers the events).
+    await t.database.db
+      .update(buyers)
+      .set({ unappliedTransferAmount: 1_500_000 })
+      .where(eq(buyers.dealerId, dealer.id));
+    const page = await openWithKey(dealer.apiKey);
+    await page.locator('#panel-buyers').getByRole('button', { name }).click();
+    await page.locator('#panel-buyers h2', { hasText: name }).waitFor();
+    const facts = await page.locator('#panel-buyers dl').textContent();
+    expect(facts).toContain('Überweisung nicht zugeordnet');
+    expect(facts).toContain('15.000,00 € – in Stripe zuordnen oder erstatten; bis dahin keine Mahnungen');
     await page.close();
   }, 60_000);
 
