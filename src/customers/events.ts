@@ -1,5 +1,6 @@
 import { and, eq, lte } from 'drizzle-orm';
 import type Stripe from 'stripe';
+import { berlinDate } from '../platform/dates.ts';
 import { collectionTags, tags } from '../platform/tenancy.ts';
 import type { HandlerContext, HandlerTable } from '../webhooks/handlers.ts';
 import { buyers } from './schema.ts';
@@ -76,6 +77,8 @@ async function applyCashBalance(ctx: HandlerContext, event: Stripe.Event): Promi
   const balance = await ctx.deps.stripe.customers.retrieveCashBalance(customerId);
   const unapplied = balance.available?.eur ?? 0;
   if (unapplied === row.unappliedTransferAmount) return;
+  // The day the money started waiting stays while some of it still waits.
+  const since = unapplied > 0 ? (row.unappliedTransferSince ?? berlinDate(ctx.deps.clock.now())) : null;
   if (unapplied > 0) {
     ctx.deps.log.warn(
       { buyerId: row.id, unapplied },
@@ -84,7 +87,11 @@ async function applyCashBalance(ctx: HandlerContext, event: Stripe.Event): Promi
   }
   await ctx.tx
     .update(buyers)
-    .set({ unappliedTransferAmount: unapplied, updatedAt: new Date(ctx.deps.clock.now()) })
+    .set({
+      unappliedTransferAmount: unapplied,
+      unappliedTransferSince: since,
+      updatedAt: new Date(ctx.deps.clock.now()),
+    })
     .where(eq(buyers.id, row.id));
   ctx.invalidate([...collectionTags(BUYERS, row.dealerId), tags.object(BUYERS, row.id)]);
 }

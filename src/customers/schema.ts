@@ -1,4 +1,4 @@
-import { bigint, index, jsonb, pgTable, text, timestamp, unique } from 'drizzle-orm/pg-core';
+import { bigint, date, index, jsonb, pgTable, text, timestamp, unique } from 'drizzle-orm/pg-core';
 
 /** A postal address as the API and the Stripe customer carry it. */
 export interface PostalAddress {
@@ -28,6 +28,8 @@ export const buyers = pgTable(
     stripeSyncedAt: bigint('stripe_synced_at', { mode: 'number' }).notNull().default(0),
     /** EUR cents in the buyer's Stripe cash balance that no invoice took (migrations/014). */
     unappliedTransferAmount: bigint('unapplied_transfer_amount', { mode: 'number' }).notNull().default(0),
+    /** The business day that money started waiting; null when none waits. */
+    unappliedTransferSince: date('unapplied_transfer_since', { mode: 'string' }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
   },

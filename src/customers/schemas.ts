@@ -84,7 +84,7 @@ export const buyerView = z
       .number()
       .int()
       .describe(
-        'Cents the buyer sent by bank transfer that Stripe matched to no invoice (less than the open invoice, or an unknown reference). While above 0, dunning sends no letters to this buyer; match the money to an invoice or return it in Stripe.',
+        'Cents the buyer sent by bank transfer that Stripe matched to no invoice (less than the open invoice, or an unknown reference). Dunning holds this buyer’s letters for 14 days after it arrived; match the money to an invoice or return it in Stripe.',
       ),
     deleted: z.boolean(),
     createdAt: z.string(),

@@ -24,6 +24,7 @@ import {
   recordPaymentFailure,
   recordReclaim,
   setDisputed,
+  UNAPPLIED_TRANSFER_HOLD_DAYS,
   updateCase,
 } from './service.ts';
 
@@ -347,7 +348,12 @@ async function onCashBalance(ctx: HandlerContext, event: Stripe.Event): Promise<
   const now = new Date(ctx.deps.clock.now());
   for (const c of cases) {
     if (c.buyerUnappliedTransfer === amount) continue;
-    const row = await updateCase(ctx.tx, c, { buyerUnappliedTransfer: amount }, now);
+    const row = await updateCase(
+      ctx.tx,
+      c,
+      { buyerUnappliedTransfer: amount, buyerUnappliedTransferSince: buyer.unappliedTransferSince },
+      now,
+    );
     await audit(
       ctx.tx,
       {
@@ -358,7 +364,7 @@ async function onCashBalance(ctx: HandlerContext, event: Stripe.Event): Promise<
         actor: 'system',
         reason:
           amount > 0
-            ? `Überweisung über ${formatEuro(amount)} eingegangen, keiner Rechnung zugeordnet: keine Mahnung, bis sie zugeordnet oder erstattet ist`
+            ? `Überweisung über ${formatEuro(amount)} eingegangen, keiner Rechnung zugeordnet: bis zu ${UNAPPLIED_TRANSFER_HOLD_DAYS} Tage keine Mahnung, damit sie zugeordnet oder erstattet werden kann`
             : 'Überweisung zugeordnet oder erstattet',
         details: { unappliedTransfer: amount },
       },

@@ -42,6 +42,7 @@ import {
   openAmountOf,
   openCase,
   paymentInFlight,
+  unappliedTransferHolds,
   updateCase,
 } from './service.ts';
 
@@ -158,7 +159,7 @@ function stepFor(
     openAmount: openAmountOf(c, invoice),
     paymentProcessing: paymentInFlight(c, invoice),
     disputed: c.disputed,
-    unappliedTransfer: c.buyerUnappliedTransfer > 0,
+    unappliedTransfer: unappliedTransferHolds(c, today),
   });
 }
 
@@ -491,7 +492,8 @@ export function letterSenders(mailer: Mailer): OutboxSenders {
       const [c] = await tx.select().from(dunningCases).where(eq(dunningCases.id, letter.caseId));
       const [invoice] = c ? await tx.select().from(invoices).where(eq(invoices.id, c.invoiceId)) : [];
       const now = new Date(deps.clock.now());
-      const stopReason = !c || !invoice ? 'case missing' : withdrawReason(c, invoice);
+      const stopReason =
+        !c || !invoice ? 'case missing' : withdrawReason(c, invoice, berlinDate(deps.clock.now()));
       if (stopReason) {
         await tx.update(dunningLetters).set({ status: 'withdrawn' }).where(eq(dunningLetters.id, letter.id));
         if (c) {
@@ -545,14 +547,14 @@ export function letterSenders(mailer: Mailer): OutboxSenders {
   };
 }
 
-function withdrawReason(c: CaseRow, invoice: InvoiceRow): string | undefined {
+function withdrawReason(c: CaseRow, invoice: InvoiceRow, today: BusinessDate): string | undefined {
   const closing = terminalReason(c, invoice);
   if (closing) return `invoice ${closing}`;
   if (c.stage === 'closed') return `case closed (${c.closedReason ?? 'closed'})`;
   if (c.disputed) return 'disputed';
   if (c.paused || c.buyerPaused) return 'paused';
   if (paymentInFlight(c, invoice)) return 'payment processing';
-  if (c.buyerUnappliedTransfer > 0) return 'unmatched bank transfer';
+  if (unappliedTransferHolds(c, today)) return 'unmatched bank transfer';
   return undefined;
 }
 

@@ -78,9 +78,10 @@ export const dunningCases = pgTable('dunning_cases', {
   buyerPaused: boolean('buyer_paused').notNull().default(false),
   /**
    * Bank-transfer money of the buyer Stripe could not match to an invoice (migrations/014), copied from the
-   * buyer: while it is above 0 no letter goes out — someone has to match it first.
+   * buyer with the day it started waiting: letters wait for a while (`unappliedTransferHolds`).
    */
   buyerUnappliedTransfer: bigint('buyer_unapplied_transfer', { mode: 'number' }).notNull().default(0),
+  buyerUnappliedTransferSince: date('buyer_unapplied_transfer_since', { mode: 'string' }),
   disputed: boolean('disputed').notNull().default(false),
   pauseReason: text('pause_reason'),
   returnReasonCode: text('return_reason_code'),

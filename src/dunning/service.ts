@@ -466,6 +466,22 @@ export function openAmountOf(
 }
 
 /** A payment under way for the claim: the invoice's debit in flight (a reclaimed debit's invoice has none). */
+/** How long an unmatched bank transfer holds a buyer's letters: time to match it or send it back. */
+export const UNAPPLIED_TRANSFER_HOLD_DAYS = 14;
+
+/**
+ * Whether the buyer's unmatched bank-transfer money holds this case's letters on `on`: for
+ * UNAPPLIED_TRANSFER_HOLD_DAYS from the day it arrived. After that the ladder goes on — otherwise a token
+ * transfer would stop dunning for good; the dealer sees the money on the buyer all along.
+ */
+export function unappliedTransferHolds(
+  c: Pick<CaseRow, 'buyerUnappliedTransfer' | 'buyerUnappliedTransferSince'>,
+  on: BusinessDate,
+): boolean {
+  if (c.buyerUnappliedTransfer <= 0 || !c.buyerUnappliedTransferSince) return false;
+  return daysBetween(c.buyerUnappliedTransferSince as BusinessDate, on) < UNAPPLIED_TRANSFER_HOLD_DAYS;
+}
+
 export function paymentInFlight(
   c: Pick<CaseRow, 'reclaimedAmount'>,
   invoice: Pick<InvoiceRow, 'paymentProcessing'>,
@@ -506,7 +522,7 @@ function summarise(
         openAmount: owed,
         paymentProcessing: paymentInFlight(c, invoice),
         disputed: c.disputed,
-        unappliedTransfer: c.buyerUnappliedTransfer > 0,
+        unappliedTransfer: unappliedTransferHolds(c, on),
       });
     } catch (err) {
       if (!(err instanceof DunningError)) throw err;
@@ -1183,6 +1199,7 @@ export async function openCase(
       origin: input.origin,
       ...base,
       buyerUnappliedTransfer: unapplied,
+      buyerUnappliedTransferSince: buyer.unappliedTransferSince,
       status: statusOf(base),
       level: 0,
       dueDate: input.dueDate,

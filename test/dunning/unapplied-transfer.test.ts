@@ -1,10 +1,11 @@
 /**
  * A buyer wires part of a remainder: Stripe keeps the money in the buyer's cash balance, matched to no
  * invoice (it applies a transfer only when it covers the invoice). The dealer sees the money on the buyer,
- * dunning sends no letter demanding the full amount, and once the rest arrives the invoice is paid and the
- * case closes without a single letter.
+ * dunning holds its letters for two weeks so someone can match it, then goes on; once the rest arrives the
+ * invoice is paid and the case closes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UNAPPLIED_TRANSFER_HOLD_DAYS } from '../../src/dunning/service.ts';
 import { addDays } from '../../src/platform/dates.ts';
 import { advanceTo, createBuyer, type Dealer, settle, todayOf } from '../financing/plan-helpers.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
@@ -24,7 +25,7 @@ describe('a bank transfer Stripe could not match to the invoice', () => {
 
   const get = (url: string) => t.app.inject({ url, headers: dealer.auth });
 
-  it('shows the money on the buyer, holds the letters, and closes the case when the rest arrives', {
+  it('shows the money on the buyer, holds the letters for two weeks, and closes the case when the rest arrives', {
     timeout: 60_000,
   }, async () => {
     const buyer = await createBuyer(t, dealer);
@@ -44,7 +45,14 @@ describe('a bank transfer Stripe could not match to the invoice', () => {
     const invoice = created.json();
     await settle(t);
 
-    // Three quarters arrive with the invoice number as reference: too little for Stripe to apply.
+    // Three days after the due date a case is open; three quarters arrive with the invoice number as
+    // reference: too little for Stripe to apply.
+    const arrived = addDays(invoice.dueDate, 3);
+    await advanceTo(t, arrived);
+    const list = (await get('/api/payments/dunning?limit=100')).json();
+    const summary = list.data.find((c: { invoice: { id: string } }) => c.invoice.id === invoice.id);
+    expect(summary).toBeDefined();
+    const caseUrl = `/api/payments/dunning/${summary.id}`;
     await t.stripe.testHelpers.customers.fundCashBalance(buyer.stripeCustomerId, {
       amount: FIRST_TRANSFER,
       currency: 'eur',
@@ -56,12 +64,9 @@ describe('a bank transfer Stripe could not match to the invoice', () => {
       unappliedTransfer: FIRST_TRANSFER,
     });
 
-    // Weeks past the due date: a case is open, but no letter goes out while the money waits unmatched.
-    await advanceTo(t, addDays(invoice.dueDate, 40));
-    const list = (await get('/api/payments/dunning?limit=100')).json();
-    const summary = list.data.find((c: { invoice: { id: string } }) => c.invoice.id === invoice.id);
-    expect(summary).toBeDefined();
-    const caseUrl = `/api/payments/dunning/${summary.id}`;
+    // The Zahlungserinnerung's day (7 days after due) passes without a letter while the money waits.
+    const lastHeldDay = addDays(arrived, UNAPPLIED_TRANSFER_HOLD_DAYS - 1);
+    await advanceTo(t, lastHeldDay);
     let c = (await get(caseUrl)).json();
     expect(c).toMatchObject({
       status: 'open',
@@ -69,6 +74,13 @@ describe('a bank transfer Stripe could not match to the invoice', () => {
       nextAction: { action: 'none', reason: 'unapplied_transfer' },
     });
     expect(c.letters).toEqual([]);
+    expect(c.audit.map((a: { action: string }) => a.action)).toContain('held_unapplied_transfer');
+
+    // Nobody matched it within the hold: the ladder goes on (a token transfer cannot stop dunning for good).
+    await advanceTo(t, addDays(lastHeldDay, 1));
+    c = (await get(caseUrl)).json();
+    expect(c.letters).toHaveLength(1);
+    expect(c.letters[0]).toMatchObject({ level: 1, letterDate: addDays(lastHeldDay, 1) });
 
     // The rest arrives: Stripe applies the whole balance to the invoice, nothing is left unmatched.
     await t.stripe.testHelpers.customers.fundCashBalance(buyer.stripeCustomerId, {
@@ -82,7 +94,7 @@ describe('a bank transfer Stripe could not match to the invoice', () => {
     expect((await get(`/api/payments/customers/${buyer.id}`)).json()).toMatchObject({ unappliedTransfer: 0 });
     c = (await get(caseUrl)).json();
     expect(c).toMatchObject({ status: 'closed', closedReason: 'paid', unappliedTransfer: 0 });
-    expect(c.letters).toEqual([]);
+    expect(c.letters).toHaveLength(1);
     expect(c.audit.map((a: { action: string }) => a.action)).toContain('released_unapplied_transfer');
     const vehicle = (await get(`/api/payments/vehicles/${buyer.vehicleId}`)).json();
     expect(vehicle).toMatchObject({ open: 0, paid: { net: AMOUNT } });

@@ -156,7 +156,9 @@ describe('the dealer dashboard', () => {
     await page.locator('#panel-buyers h2', { hasText: name }).waitFor();
     const facts = await page.locator('#panel-buyers dl').textContent();
     expect(facts).toContain('Überweisung nicht zugeordnet');
-    expect(facts).toContain('15.000,00 € – in Stripe zuordnen oder erstatten; bis dahin keine Mahnungen');
+    expect(facts).toContain(
+      '15.000,00 € – in Stripe zuordnen oder erstatten; Mahnungen warten bis zu 14 Tage',
+    );
     await page.close();
   }, 60_000);
 

@@ -471,7 +471,7 @@ async function showBuyer(id) {
         ? [
             [
               'Überweisung nicht zugeordnet',
-              `${euro(buyer.unappliedTransfer)} – in Stripe zuordnen oder erstatten; bis dahin keine Mahnungen`,
+              `${euro(buyer.unappliedTransfer)} – in Stripe zuordnen oder erstatten; Mahnungen warten bis zu 14 Tage`,
             ],
           ]
         : []),
