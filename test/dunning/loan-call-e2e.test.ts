@@ -140,5 +140,12 @@ describe('calling the loan of a plan Stripe gave up on', () => {
     const billed = await t.stripe.invoices.list({ customer: buyer.stripeCustomerId, limit: 100 });
     const payoffs = billed.data.filter((i) => i.description?.includes('Gesamtfälligstellung'));
     expect(payoffs).toHaveLength(1);
+
+    // The buyer pays it: the plan is paid off, and the vehicle owes nothing more.
+    await t.stripe.invoices.pay(payoffAtStripe.id, { payment_method: 'pm_card_visa', off_session: false });
+    await settle(t);
+    expect((await get(`/api/payments/subscriptions/${planId}`)).json().status).toBe('paid_off');
+    const settledVehicle = (await get(`/api/payments/vehicles/${buyer.vehicleId}`)).json();
+    expect(settledVehicle).toMatchObject({ open: 0, overdue: 0, paid: { net: RATE + owed } });
   });
 });
