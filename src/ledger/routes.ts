@@ -14,6 +14,9 @@ const vehicleView = z
     totalAgreed: money,
     paid: z.object({ settled: money, processing: money, reclaimable: money, reversed: money, net: money }),
     open: money,
+    unappliedTransfer: money.describe(
+      'Bank-transfer money of the buyer Stripe matched to no invoice yet: received, still counted in `open`.',
+    ),
     overdue: money,
     nextDue: z
       .object({
@@ -68,6 +71,7 @@ const vehicleView = z
         totalAgreed: 8200000,
         paid: { settled: 3450000, processing: 950000, reclaimable: 950000, reversed: 0, net: 3450000 },
         open: 0,
+        unappliedTransfer: 0,
         overdue: 0,
         nextDue: { date: '2026-06-01', amount: 950000, invoiceId: null, planId: 'fin_Hc4mW9tQ2zLr7nXe' },
         plans: [

@@ -1,5 +1,6 @@
 import { and, asc, eq, ne } from 'drizzle-orm';
 import type { Scope } from '../auth/keys.ts';
+import { buyers } from '../customers/schema.ts';
 import { financingPlans, hasEnded, owesRemainingLoan } from '../financing/schema.ts';
 import { invoices } from '../invoices/schema.ts';
 import { type BusinessDate, berlinDate, compareDates } from '../platform/dates.ts';
@@ -34,6 +35,11 @@ export interface VehicleAccount {
   };
   /** Still to be paid on open invoices. */
   open: number;
+  /**
+   * Money the vehicle's buyer sent by bank transfer that Stripe matched to no invoice yet (too little for the
+   * open invoice, or an unknown reference): received, but not in `paid` and still in `open` until it is matched.
+   */
+  unappliedTransfer: number;
   /** The part of `open` whose due date has passed. */
   overdue: number;
   /** The next payment the buyer owes: an open invoice's due date or a financing plan's next instalment. */
@@ -85,8 +91,8 @@ export async function vehicleAccount(
     ]);
   }
   // Row-level security backs up the dealer conditions below (the admin reads unrestricted).
-  // One connection serves the transaction, so the three reads run one after another.
-  const [invoiceRows, entries, plans] = await withTenant(
+  // One connection serves the transaction, so the reads run one after another.
+  const [invoiceRows, entries, plans, buyerRows] = await withTenant(
     deps.db,
     scope,
     async (db) =>
@@ -118,6 +124,10 @@ export async function vehicleAccount(
             ),
           )
           .orderBy(asc(financingPlans.createdAt)),
+        await db
+          .select({ unappliedTransferAmount: buyers.unappliedTransferAmount })
+          .from(buyers)
+          .where(and(eq(buyers.dealerId, dealerId), eq(buyers.vehicleId, vehicleId))),
       ] as const,
   );
   if (invoiceRows.length === 0 && entries.length === 0 && plans.length === 0)
@@ -195,6 +205,7 @@ export async function vehicleAccount(
       net: settled + reversed,
     },
     open: open.filter((i) => !i.paymentProcessing).reduce((s, i) => s + i.amountRemaining, 0),
+    unappliedTransfer: buyerRows.reduce((s, b) => s + b.unappliedTransferAmount, 0),
     overdue: dueOpen.filter((i) => (i.dueDate as string) < today).reduce((s, i) => s + i.amountRemaining, 0),
     nextDue: candidates[0] ?? null,
     plans: planTotals.map(({ plan, total }) => ({

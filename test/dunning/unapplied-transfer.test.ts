@@ -63,6 +63,12 @@ describe('a bank transfer Stripe could not match to the invoice', () => {
     expect((await get(`/api/payments/customers/${buyer.id}`)).json()).toMatchObject({
       unappliedTransfer: FIRST_TRANSFER,
     });
+    // Before handing over the vehicle the dealer sees it: received, not yet matched, the invoice still open.
+    expect((await get(`/api/payments/vehicles/${buyer.vehicleId}`)).json()).toMatchObject({
+      open: AMOUNT,
+      unappliedTransfer: FIRST_TRANSFER,
+      paid: { net: 0 },
+    });
 
     // The Zahlungserinnerung's day (7 days after due) passes without a letter while the money waits.
     const lastHeldDay = addDays(arrived, UNAPPLIED_TRANSFER_HOLD_DAYS - 1);

@@ -159,6 +159,11 @@ describe('the dealer dashboard', () => {
     expect(facts).toContain(
       '15.000,00 € – in Stripe zuordnen oder erstatten; Mahnungen warten bis zu 14 Tage',
     );
+    await page.locator('#panel-buyers dl').getByRole('button', { name: 'WMO90G-WEB-3' }).click();
+    await page.locator('#vehicle-result h2', { hasText: 'WMO90G-WEB-3' }).waitFor();
+    expect(await page.locator('#vehicle-result .cards').textContent()).toContain(
+      'Überweisung nicht zugeordnet15.000,00 €',
+    );
     await page.close();
   }, 60_000);
 

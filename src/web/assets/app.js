@@ -547,6 +547,9 @@ function renderVehicle(result, v) {
       card('In Bearbeitung (SEPA)', euro(v.paid?.processing)),
       card('Zurückgebucht', euro(v.paid?.reversed)),
       card('Offen', euro(v.open)),
+      ...(v.unappliedTransfer > 0
+        ? [card('Überweisung nicht zugeordnet', euro(v.unappliedTransfer), 'bad')]
+        : []),
       card('Davon überfällig', euro(v.overdue), v.overdue > 0 ? 'bad' : ''),
       card('Nächste Fälligkeit', next),
     ),
