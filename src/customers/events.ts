@@ -93,7 +93,11 @@ async function applyCashBalance(ctx: HandlerContext, event: Stripe.Event): Promi
       updatedAt: new Date(ctx.deps.clock.now()),
     })
     .where(eq(buyers.id, row.id));
-  ctx.invalidate([...collectionTags(BUYERS, row.dealerId), tags.object(BUYERS, row.id)]);
+  ctx.invalidate([
+    ...collectionTags(BUYERS, row.dealerId),
+    tags.object(BUYERS, row.id),
+    tags.vehicle(row.dealerId, row.vehicleId),
+  ]);
 }
 
 /** customer.updated / customer.deleted keep the buyer read model in step with Stripe; so do cash-balance events. */

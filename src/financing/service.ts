@@ -64,7 +64,7 @@ export function planTags(plan: Pick<PlanRow, 'id' | 'dealerId' | 'buyerId' | 've
     tags.object(FINANCING, plan.id),
     ...collectionTags(FINANCING, plan.dealerId),
     tags.object(BUYERS, plan.buyerId),
-    tags.object('vehicles', `${plan.dealerId}:${plan.vehicleId}`),
+    tags.vehicle(plan.dealerId, plan.vehicleId),
   ];
 }
 

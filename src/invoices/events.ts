@@ -45,7 +45,7 @@ function invalidateFor(ctx: HandlerContext, row: InvoiceRow): void {
     ...collectionTags(INVOICES, row.dealerId),
     tags.object(INVOICES, row.id),
     tags.object(BUYERS, row.buyerId),
-    tags.object('vehicles', `${row.dealerId}:${row.vehicleId}`),
+    tags.vehicle(row.dealerId, row.vehicleId),
     TREASURY_TAG,
     ...(row.financingPlanId ? [tags.object('financing', row.financingPlanId)] : []),
   ]);

@@ -219,7 +219,7 @@ export async function issueInvoice(deps: ServiceDeps, input: IssueInvoiceInput):
   await deps.cache.invalidateTags([
     ...collectionTags(INVOICES, row.dealerId),
     tags.object(BUYERS, row.buyerId),
-    tags.object('vehicles', `${row.dealerId}:${row.vehicleId}`),
+    tags.vehicle(row.dealerId, row.vehicleId),
   ]);
   return updated ?? row;
 }

@@ -171,7 +171,7 @@ export async function vehicleRoutes(app: FastifyInstance, opts: { deps: ServiceD
       return cachedRead(deps.cache, reply, {
         key: ['vehicles', dealerId ?? '-', request.params.vehicleId],
         ttlMs: TTL.oneMinute,
-        tags: [tags.object('vehicles', `${dealerId}:${request.params.vehicleId}`)],
+        tags: [tags.vehicle(dealerId ?? '-', request.params.vehicleId)],
         load: () => vehicleAccount(deps, request.scope, request.params.vehicleId, request.query.dealerId),
       });
     },

@@ -143,7 +143,7 @@ async function applyToLink(
   ctx.invalidate([
     ...collectionTags(LINKS, row.dealerId),
     tags.object(LINKS, row.id),
-    tags.object('vehicles', `${row.dealerId}:${row.vehicleId}`),
+    tags.vehicle(row.dealerId, row.vehicleId),
     TREASURY_TAG,
     ...(row.buyerId ? [tags.object(BUYERS, row.buyerId)] : []),
   ]);
@@ -175,7 +175,7 @@ async function applyToInvoice(
     ...collectionTags(INVOICES, row.dealerId),
     tags.object(INVOICES, row.id),
     tags.object(BUYERS, row.buyerId),
-    tags.object('vehicles', `${row.dealerId}:${row.vehicleId}`),
+    tags.vehicle(row.dealerId, row.vehicleId),
     TREASURY_TAG,
   ]);
 }
@@ -251,7 +251,7 @@ async function onChargeRefunded(ctx: HandlerContext, event: Stripe.Event): Promi
       now,
     );
   }
-  ctx.invalidate([tags.object('vehicles', `${payment.dealerId}:${payment.vehicleId}`), TREASURY_TAG]);
+  ctx.invalidate([tags.vehicle(payment.dealerId, payment.vehicleId), TREASURY_TAG]);
 }
 
 /** A dispute (for SEPA: the buyer reclaimed the debit) takes the money back until it is won. */
@@ -282,7 +282,7 @@ async function onDisputeCreated(ctx: HandlerContext, event: Stripe.Event): Promi
     },
     new Date(ctx.deps.clock.now()),
   );
-  ctx.invalidate([tags.object('vehicles', `${payment.dealerId}:${payment.vehicleId}`), TREASURY_TAG]);
+  ctx.invalidate([tags.vehicle(payment.dealerId, payment.vehicleId), TREASURY_TAG]);
 }
 
 /** The handler table of payments. */

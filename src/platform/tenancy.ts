@@ -84,6 +84,8 @@ export const tags = {
   dealer: (collection: string, dealerId: string) => `${collection}:dealer:${dealerId}`,
   /** One object and everything shown with it. */
   object: (collection: string, id: string) => `${collection}:${id}`,
+  /** A vehicle's account (GET /api/payments/vehicles/:id): everything that moves its money or its buyer's. */
+  vehicle: (dealerId: string, vehicleId: string) => `vehicles:${dealerId}:${vehicleId}`,
 };
 
 /** Everything the treasury routes show (balance, transactions); every money-moving handler invalidates it. */
