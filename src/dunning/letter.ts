@@ -71,6 +71,11 @@ export interface DunningLetterInput {
    * paid within the deadline, which must give at least two weeks.
    */
   loanCallWarning?: { arrears: Cents };
+  /**
+   * Bank-transfer money of the buyer that arrived but is matched to no invoice yet. The letter says so, and
+   * that it will be set off, so a buyer who has sent money is not left wondering; the amounts stay as claimed.
+   */
+  unappliedTransfer?: Cents;
   /** The letter's date. */
   today: BusinessDate;
 }
@@ -110,6 +115,12 @@ export function renderDunningLetter(input: DunningLetterInput): DunningLetter {
   const salutation =
     debtor.type === 'business' ? 'Sehr geehrte Damen und Herren,' : `Guten Tag ${debtor.name},`;
   const paragraphs = bodyParagraphs(input, isLast, totalDue);
+  const received = input.unappliedTransfer && input.unappliedTransfer > 0 ? input.unappliedTransfer : 0;
+  if (received > 0) {
+    paragraphs.push(
+      `Bei uns ist eine Überweisung über ${formatEuro(received)} eingegangen, die wir noch keiner Rechnung zuordnen konnten. Sie ist in der Aufstellung unten noch nicht berücksichtigt; wir verrechnen sie mit dieser Forderung. Bitte geben Sie bei Überweisungen als Verwendungszweck „Rechnung ${invoice.number}“ an.`,
+    );
+  }
 
   const facts: [string, string][] = [
     ['Rechnung Nr.', invoice.number],
@@ -142,7 +153,10 @@ export function renderDunningLetter(input: DunningLetterInput): DunningLetter {
   if (creditor.vatId) creditorLines.push(`USt-IdNr.: ${creditor.vatId}`);
   const debtorLines = [debtor.name, ...lines(debtor.address)];
   const dateLine = `Datum: ${formatGermanDate(today)}`;
-  const deadlineLine = `Bitte überweisen Sie den Gesamtbetrag von ${formatEuro(totalDue)} bis spätestens ${formatGermanDate(deadline)}.`;
+  const deadlineLine =
+    received > 0
+      ? `Bitte überweisen Sie den Gesamtbetrag von ${formatEuro(totalDue)} abzüglich der eingegangenen ${formatEuro(received)}, also ${formatEuro(Math.max(0, totalDue - received))}, bis spätestens ${formatGermanDate(deadline)}.`
+      : `Bitte überweisen Sie den Gesamtbetrag von ${formatEuro(totalDue)} bis spätestens ${formatGermanDate(deadline)}.`;
 
   const text = [
     creditorLines.join('\n'),
@@ -235,6 +249,12 @@ function validate(input: DunningLetterInput, level: DunningLevel | undefined): a
     if (!Number.isSafeInteger(input.loanCallWarning.arrears) || input.loanCallWarning.arrears <= 0) {
       issues.push({ path: 'loanCallWarning.arrears', message: 'must be whole cents above zero' });
     }
+  }
+  if (
+    input.unappliedTransfer !== undefined &&
+    (!Number.isSafeInteger(input.unappliedTransfer) || input.unappliedTransfer < 0)
+  ) {
+    issues.push({ path: 'unappliedTransfer', message: 'must be whole cents, not negative' });
   }
   if (input.paymentLinkUrl !== undefined && safeUrl(input.paymentLinkUrl) === undefined) {
     issues.push({ path: 'paymentLinkUrl', message: 'must be an http(s) URL' });

@@ -315,6 +315,7 @@ async function writeLetter(
     deadline,
     ...(payment ? { paymentLinkUrl: payment.url } : {}),
     ...(warning ? { loanCallWarning: { arrears: warning.arrears } } : {}),
+    ...(c.buyerUnappliedTransfer > 0 ? { unappliedTransfer: cents(c.buyerUnappliedTransfer) } : {}),
     today,
   });
   const now = new Date(deps.clock.now());

@@ -5,7 +5,7 @@ import { type DunningLetterInput, isValidIban, renderDunningLetter } from '../..
 import { letterPdfFilename } from '../../src/dunning/pdf.ts';
 import { DEFAULT_POLICIES, feesUpToLevel, financingPolicy } from '../../src/dunning/policy.ts';
 import { parseBusinessDate as d } from '../../src/platform/dates.ts';
-import { cents } from '../../src/platform/money.ts';
+import { cents, formatEuro } from '../../src/platform/money.ts';
 
 const consumerPolicy = DEFAULT_POLICIES.consumer;
 const interest = calculateDefaultInterest({
@@ -180,6 +180,24 @@ describe('renderDunningLetter', () => {
       'flatFee',
       'paymentLinkUrl',
     ]);
+  });
+
+  it('names a received but unmatched transfer, and asks only for the rest', () => {
+    const plain = renderDunningLetter(input());
+    const letter = renderDunningLetter(input({ unappliedTransfer: cents(2_500_000) }));
+    expect(letter.totalDue).toBe(plain.totalDue);
+    expect(letter.items).toEqual(plain.items);
+    const rest = formatEuro(cents(plain.totalDue - 2_500_000));
+    for (const body of [letter.text, letter.html]) {
+      expect(body).toContain(
+        'Überweisung über 25.000,00 € eingegangen, die wir noch keiner Rechnung zuordnen konnten',
+      );
+      expect(body).toContain(`abzüglich der eingegangenen 25.000,00 €, also ${rest}, bis spätestens`);
+    }
+    expect(plain.text).not.toContain('keiner Rechnung zuordnen');
+    expect(() => renderDunningLetter(input({ unappliedTransfer: -1 as never }))).toThrow(
+      InvalidDunningInputError,
+    );
   });
 
   it('omits the online line when there is no payment link', () => {

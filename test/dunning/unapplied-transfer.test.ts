@@ -90,6 +90,9 @@ describe('a bank transfer Stripe could not match to the invoice', () => {
     c = (await get(caseUrl)).json();
     expect(c.letters).toHaveLength(1);
     expect(c.letters[0]).toMatchObject({ level: 1, letterDate: addDays(lastHeldDay, 1) });
+    // The letter tells the buyer the money arrived and asks only for the rest.
+    expect(c.letters[0].text).toContain('Überweisung über 15.000,00 € eingegangen');
+    expect(c.letters[0].text).toContain('abzüglich der eingegangenen 15.000,00 €, also 5.000,00 €');
 
     // The rest arrives: Stripe applies the whole balance to the invoice, nothing is left unmatched.
     await t.stripe.testHelpers.customers.fundCashBalance(buyer.stripeCustomerId, {
