@@ -9,7 +9,7 @@
  */
 import { Decimal } from 'decimal.js';
 import { addDays, type BusinessDate, compareDates, formatGermanDate } from '../platform/dates.ts';
-import { type Cents, formatEuro, sumCents } from '../platform/money.ts';
+import { type Cents, cents, formatEuro, sumCents } from '../platform/money.ts';
 import { InvalidDunningInputError } from './errors.ts';
 import { type DebtorType, type DefaultInterest, INTEREST_MARGIN_POINTS } from './interest.ts';
 import {
@@ -74,8 +74,10 @@ export interface DunningLetterInput {
   /**
    * Bank-transfer money of the buyer that arrived but is matched to no invoice yet. The letter says so, and
    * that it will be set off, so a buyer who has sent money is not left wondering; the amounts stay as claimed.
+   * `onlyClaim`: this is the buyer's only open claim, so the letter asks for the total less the money (when
+   * that leaves something); with several claims it is set off against them together and nothing is deducted.
    */
-  unappliedTransfer?: Cents;
+  unappliedTransfer?: { amount: Cents; onlyClaim: boolean };
   /** The letter's date. */
   today: BusinessDate;
 }
@@ -115,10 +117,12 @@ export function renderDunningLetter(input: DunningLetterInput): DunningLetter {
   const salutation =
     debtor.type === 'business' ? 'Sehr geehrte Damen und Herren,' : `Guten Tag ${debtor.name},`;
   const paragraphs = bodyParagraphs(input, isLast, totalDue);
-  const received = input.unappliedTransfer && input.unappliedTransfer > 0 ? input.unappliedTransfer : 0;
+  const received = input.unappliedTransfer?.amount ?? 0;
+  // Deducted only where it is unambiguous: the buyer's one open claim, and less than it.
+  const deducted = input.unappliedTransfer?.onlyClaim && received < totalDue ? received : 0;
   if (received > 0) {
     paragraphs.push(
-      `Bei uns ist eine Überweisung über ${formatEuro(received)} eingegangen, die wir noch keiner Rechnung zuordnen konnten. Sie ist in der Aufstellung unten noch nicht berücksichtigt; wir verrechnen sie mit dieser Forderung. Bitte geben Sie bei Überweisungen als Verwendungszweck „Rechnung ${invoice.number}“ an.`,
+      `Bei uns ist eine Überweisung über ${formatEuro(received)} eingegangen, die wir noch keiner Rechnung zuordnen konnten. Sie ist in der Aufstellung unten noch nicht berücksichtigt; wir verrechnen sie mit ${input.unappliedTransfer?.onlyClaim ? 'dieser Forderung' : 'Ihren offenen Forderungen'}. Bitte geben Sie bei Überweisungen als Verwendungszweck „Rechnung ${invoice.number}“ an.`,
     );
   }
 
@@ -154,8 +158,8 @@ export function renderDunningLetter(input: DunningLetterInput): DunningLetter {
   const debtorLines = [debtor.name, ...lines(debtor.address)];
   const dateLine = `Datum: ${formatGermanDate(today)}`;
   const deadlineLine =
-    received > 0
-      ? `Bitte überweisen Sie den Gesamtbetrag von ${formatEuro(totalDue)} abzüglich der eingegangenen ${formatEuro(received)}, also ${formatEuro(Math.max(0, totalDue - received))}, bis spätestens ${formatGermanDate(deadline)}.`
+    deducted > 0
+      ? `Bitte überweisen Sie den Gesamtbetrag von ${formatEuro(totalDue)} abzüglich der eingegangenen ${formatEuro(deducted)}, also ${formatEuro(cents(totalDue - deducted))}, bis spätestens ${formatGermanDate(deadline)}.`
       : `Bitte überweisen Sie den Gesamtbetrag von ${formatEuro(totalDue)} bis spätestens ${formatGermanDate(deadline)}.`;
 
   const text = [
@@ -252,7 +256,7 @@ function validate(input: DunningLetterInput, level: DunningLevel | undefined): a
   }
   if (
     input.unappliedTransfer !== undefined &&
-    (!Number.isSafeInteger(input.unappliedTransfer) || input.unappliedTransfer < 0)
+    (!Number.isSafeInteger(input.unappliedTransfer.amount) || input.unappliedTransfer.amount < 0)
   ) {
     issues.push({ path: 'unappliedTransfer', message: 'must be whole cents, not negative' });
   }

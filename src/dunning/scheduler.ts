@@ -10,7 +10,7 @@
  * - the invoice row is read again inside that transaction, so a letter is never written for money
  *   that has arrived, and the outbox sender checks once more before the letter leaves.
  */
-import { and, asc, eq, gt, inArray, isNull, lt } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, lt, ne } from 'drizzle-orm';
 import { buyers } from '../customers/schema.ts';
 import { terminationCheckFor } from '../financing/service.ts';
 import { type InvoiceRow, invoices } from '../invoices/schema.ts';
@@ -269,6 +269,15 @@ async function advanceCase(
   return outcome;
 }
 
+/** How many claims of a buyer are being dunned (cases not closed). */
+async function openCasesOfBuyer(tx: Db, buyerId: string): Promise<number> {
+  const rows = await tx
+    .select({ id: dunningCases.id })
+    .from(dunningCases)
+    .where(and(eq(dunningCases.buyerId, buyerId), ne(dunningCases.stage, 'closed')));
+  return rows.length;
+}
+
 /** Renders and records one letter and queues its delivery; false if this level was written already. */
 async function writeLetter(
   tx: Db,
@@ -315,7 +324,14 @@ async function writeLetter(
     deadline,
     ...(payment ? { paymentLinkUrl: payment.url } : {}),
     ...(warning ? { loanCallWarning: { arrears: warning.arrears } } : {}),
-    ...(c.buyerUnappliedTransfer > 0 ? { unappliedTransfer: cents(c.buyerUnappliedTransfer) } : {}),
+    ...(c.buyerUnappliedTransfer > 0
+      ? {
+          unappliedTransfer: {
+            amount: cents(c.buyerUnappliedTransfer),
+            onlyClaim: (await openCasesOfBuyer(tx, c.buyerId)) === 1,
+          },
+        }
+      : {}),
     today,
   });
   const now = new Date(deps.clock.now());

@@ -8,6 +8,7 @@ import { dealers } from '../auth/schema.ts';
 import { type BuyerRow, buyers, type PostalAddress } from '../customers/schema.ts';
 import { BUYERS, getBuyerRow } from '../customers/service.ts';
 import type { TerminationCheck } from '../financing/arrears.ts';
+import { financingPlans, owesRemainingLoan } from '../financing/schema.ts';
 import { payOffPlan, terminationCheckFor } from '../financing/service.ts';
 import { type InvoiceRow, invoices } from '../invoices/schema.ts';
 import { INVOICES } from '../invoices/service.ts';
@@ -465,7 +466,6 @@ export function openAmountOf(
   return c.stage === 'closed' && c.closedReason === 'paid' ? 0 : c.reclaimedAmount;
 }
 
-/** A payment under way for the claim: the invoice's debit in flight (a reclaimed debit's invoice has none). */
 /** How long an unmatched bank transfer holds a buyer's letters: time to match it or send it back. */
 export const UNAPPLIED_TRANSFER_HOLD_DAYS = 14;
 
@@ -482,6 +482,7 @@ export function unappliedTransferHolds(
   return daysBetween(c.buyerUnappliedTransferSince as BusinessDate, on) < UNAPPLIED_TRANSFER_HOLD_DAYS;
 }
 
+/** A payment under way for the claim: the invoice's debit in flight (a reclaimed debit's invoice has none). */
 export function paymentInFlight(
   c: Pick<CaseRow, 'reclaimedAmount'>,
   invoice: Pick<InvoiceRow, 'paymentProcessing'>,
@@ -904,9 +905,14 @@ export interface EscalateInput {
  */
 export async function escalateCase(deps: ServiceDeps, scope: Scope, id: string, input: EscalateInput) {
   const c = await getCaseRow(deps.db, scope, id);
-  // A called loan whose final invoice did not go out yet (Stripe unreachable, a SEPA debit in flight) is
-  // finished by calling again: the decision stands, the payoff resumes.
-  if (c.stage === 'escalated' && c.escalation === 'call_loan' && input.action === 'call_loan') {
+  // A called loan is finished by calling again — also once the payoff has voided this instalment and closed
+  // the case, in case its final invoice did not go out (Stripe unreachable, a SEPA debit in flight): the
+  // decision stands, the payoff resumes, and the plan's payoff key keeps it to one invoice.
+  if (
+    input.action === 'call_loan' &&
+    c.escalation === 'call_loan' &&
+    (c.stage === 'escalated' || (c.stage === 'closed' && c.closedReason === 'voided'))
+  ) {
     await billCalledLoan(deps, scope, c.invoiceId);
     return getCaseDetail(deps, scope, id);
   }
@@ -920,6 +926,12 @@ export async function escalateCase(deps: ServiceDeps, scope: Scope, id: string, 
   }
   if (c.paused || c.buyerPaused || c.disputed) {
     throw new ConflictError('The case is paused or disputed; lift the stop first.', 'dunning_case_paused');
+  }
+  if (unappliedTransferHolds(c, today(deps))) {
+    throw new ConflictError(
+      'The buyer sent a bank transfer Stripe could not match to an invoice; match it or send it back first.',
+      'dunning_case_held',
+    );
   }
   const [invoice] = await deps.db.select().from(invoices).where(eq(invoices.id, c.invoiceId));
   if (!invoice) throw new NotFoundError('Invoice', c.invoiceId);
@@ -1023,6 +1035,14 @@ async function checkCallLoan(
     throw new ValidationError('Only a financing instalment can call the whole loan.', [
       { field: 'body.action', message: 'call_loan needs an invoice of a financing plan' },
     ]);
+  }
+  // Only a loan that is still owed can fall due; an ended plan (completed, canceled, paid off) has none left.
+  const [plan] = await deps.db.select().from(financingPlans).where(eq(financingPlans.id, planId));
+  if (!plan || !(owesRemainingLoan(plan) || plan.status === 'terminated_early')) {
+    throw new ConflictError(
+      `The financing plan has ended (${plan?.status ?? 'missing'}); there is no loan left to call.`,
+      'plan_ended',
+    );
   }
   const warnings = await loanCallWarningsOf(deps.db, planId);
   let check: TerminationCheck | undefined;

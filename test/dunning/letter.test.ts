@@ -184,7 +184,9 @@ describe('renderDunningLetter', () => {
 
   it('names a received but unmatched transfer, and asks only for the rest', () => {
     const plain = renderDunningLetter(input());
-    const letter = renderDunningLetter(input({ unappliedTransfer: cents(2_500_000) }));
+    const letter = renderDunningLetter(
+      input({ unappliedTransfer: { amount: cents(2_500_000), onlyClaim: true } }),
+    );
     expect(letter.totalDue).toBe(plain.totalDue);
     expect(letter.items).toEqual(plain.items);
     const rest = formatEuro(cents(plain.totalDue - 2_500_000));
@@ -195,9 +197,22 @@ describe('renderDunningLetter', () => {
       expect(body).toContain(`abzüglich der eingegangenen 25.000,00 €, also ${rest}, bis spätestens`);
     }
     expect(plain.text).not.toContain('keiner Rechnung zuordnen');
-    expect(() => renderDunningLetter(input({ unappliedTransfer: -1 as never }))).toThrow(
-      InvalidDunningInputError,
+    // With several open claims the money is set off against them together: named, nothing deducted here.
+    const several = renderDunningLetter(
+      input({ unappliedTransfer: { amount: cents(2_500_000), onlyClaim: false } }),
     );
+    expect(several.text).toContain('wir verrechnen sie mit Ihren offenen Forderungen');
+    expect(several.text).toContain(
+      `Bitte überweisen Sie den Gesamtbetrag von ${formatEuro(plain.totalDue)} bis`,
+    );
+    // More than the claim: never a request for 0,00 €.
+    const more = renderDunningLetter(
+      input({ unappliedTransfer: { amount: cents(plain.totalDue + 1), onlyClaim: true } }),
+    );
+    expect(more.text).not.toContain('abzüglich');
+    expect(() =>
+      renderDunningLetter(input({ unappliedTransfer: { amount: cents(-1), onlyClaim: true } })),
+    ).toThrow(InvalidDunningInputError);
   });
 
   it('omits the online line when there is no payment link', () => {

@@ -178,6 +178,19 @@ describe('dunning a financing instalment: the § 498 warning and calling the loa
       'no warning with a two-week deadline has been sent',
     ]);
     expect((await caseOf(invoiceB)).status).toBe('awaiting_decision');
+
+    // A plan that has ended has no loan left to call, whatever its arrears.
+    const canceled = await t.app.inject({
+      method: 'POST',
+      url: `/api/payments/subscriptions/${b.planId}/cancel`,
+      headers: dealer.auth,
+      payload: { reason: 'Fahrzeug zurückgegeben' },
+    });
+    expect(canceled.statusCode).toBe(200);
+    const ended = await escalate(caseB.id, { action: 'call_loan', reason: 'Gesamtfälligstellung' });
+    expect(ended.statusCode).toBe(409);
+    expect(ended.json().error.code).toBe('plan_ended');
+    expect((await caseOf(invoiceB)).status).toBe('awaiting_decision');
   });
 
   it('refuses call_loan for an invoice that is not a financing instalment', async () => {
