@@ -1,7 +1,9 @@
 import { and, eq, lte } from 'drizzle-orm';
 import type Stripe from 'stripe';
+import { invoices } from '../invoices/schema.ts';
 import { berlinDate } from '../platform/dates.ts';
 import { collectionTags, tags } from '../platform/tenancy.ts';
+import { wrapStripeError } from '../stripe/errors.ts';
 import type { HandlerContext, HandlerTable } from '../webhooks/handlers.ts';
 import { buyers } from './schema.ts';
 import { BUYERS } from './service.ts';
@@ -74,11 +76,12 @@ async function applyCashBalance(ctx: HandlerContext, event: Stripe.Event): Promi
     );
     return;
   }
-  const balance = await ctx.deps.stripe.customers.retrieveCashBalance(customerId);
+  const balance = await ctx.deps.stripe.customers.retrieveCashBalance(customerId).catch(wrapStripeError);
   const unapplied = balance.available?.eur ?? 0;
   if (unapplied === row.unappliedTransferAmount) return;
-  // The day the money started waiting stays while some of it still waits.
-  const since = unapplied > 0 ? (row.unappliedTransferSince ?? berlinDate(ctx.deps.clock.now())) : null;
+  // The day the money started waiting (the event's, so a replay after an outage does not restart the hold)
+  // stays while some of it still waits.
+  const since = unapplied > 0 ? (row.unappliedTransferSince ?? berlinDate(event.created * 1000)) : null;
   if (unapplied > 0) {
     ctx.deps.log.warn(
       { buyerId: row.id, unapplied },
@@ -93,10 +96,15 @@ async function applyCashBalance(ctx: HandlerContext, event: Stripe.Event): Promi
       updatedAt: new Date(ctx.deps.clock.now()),
     })
     .where(eq(buyers.id, row.id));
+  // The vehicle accounts that show it: those with an open invoice of this buyer.
+  const owedOn = await ctx.tx
+    .selectDistinct({ vehicleId: invoices.vehicleId })
+    .from(invoices)
+    .where(and(eq(invoices.buyerId, row.id), eq(invoices.status, 'open')));
   ctx.invalidate([
     ...collectionTags(BUYERS, row.dealerId),
     tags.object(BUYERS, row.id),
-    tags.vehicle(row.dealerId, row.vehicleId),
+    ...owedOn.map((v) => tags.vehicle(row.dealerId, v.vehicleId)),
   ]);
 }
 

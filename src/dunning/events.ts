@@ -4,7 +4,7 @@
  * a dispute stops it. Merge this table after the invoices' one, so our invoice row is already at
  * Stripe's state when these run (`mergeHandlerTables(…, invoiceEventHandlers, dunningEventHandlers)`).
  */
-import { and, eq, ne } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import { buyers } from '../customers/schema.ts';
 import { type InvoiceRow, invoices } from '../invoices/schema.ts';
@@ -332,7 +332,8 @@ async function onLinkPaid(ctx: HandlerContext, event: Stripe.Event): Promise<voi
 /**
  * The buyer's unmatched bank-transfer money changed (the customers' handler, merged before this table, has
  * just re-fetched it): each open case of the buyer holds its letters while there is some, and goes on once
- * the money is matched to an invoice or sent back. Each change is in the case's audit trail.
+ * the money is matched to an invoice or sent back. Each change is in an open case's audit trail. Closed cases
+ * are kept in step too (without audit), so one that re-opens (a returned debit) starts from the current state.
  */
 async function onCashBalance(ctx: HandlerContext, event: Stripe.Event): Promise<void> {
   const customer = (event.data.object as { customer?: unknown }).customer;
@@ -343,17 +344,24 @@ async function onCashBalance(ctx: HandlerContext, event: Stripe.Event): Promise<
   const cases = await ctx.tx
     .select()
     .from(dunningCases)
-    .where(and(eq(dunningCases.buyerId, buyer.id), ne(dunningCases.stage, 'closed')))
+    .where(eq(dunningCases.buyerId, buyer.id))
     .for('update');
   const now = new Date(ctx.deps.clock.now());
   for (const c of cases) {
-    if (c.buyerUnappliedTransfer === amount) continue;
+    if (
+      c.buyerUnappliedTransfer === amount &&
+      c.buyerUnappliedTransferSince === buyer.unappliedTransferSince
+    ) {
+      continue;
+    }
     const row = await updateCase(
       ctx.tx,
       c,
       { buyerUnappliedTransfer: amount, buyerUnappliedTransferSince: buyer.unappliedTransferSince },
       now,
     );
+    ctx.invalidate(caseTags(row));
+    if (c.stage === 'closed') continue;
     await audit(
       ctx.tx,
       {
@@ -370,7 +378,6 @@ async function onCashBalance(ctx: HandlerContext, event: Stripe.Event): Promise<
       },
       now,
     );
-    ctx.invalidate(caseTags(row));
   }
 }
 

@@ -1194,7 +1194,9 @@ export async function openCase(
     reclaim?: { amount: number; disputeId: string };
   },
 ): Promise<CaseRow> {
-  const [buyer] = await tx.select().from(buyers).where(eq(buyers.id, invoice.buyerId));
+  // Shared lock: a cash-balance event changing the buyer's unmatched money waits for this case (and then
+  // updates it), or this waits for the event and copies its result.
+  const [buyer] = await tx.select().from(buyers).where(eq(buyers.id, invoice.buyerId)).for('share');
   if (!buyer) throw new Error(`buyer ${invoice.buyerId} of invoice ${invoice.id} not found`);
   const dealerPolicy = await effectivePolicy(tx, invoice.dealerId, buyer.type);
   const policy = invoice.financingPlanId ? financingPolicy(dealerPolicy) : dealerPolicy;

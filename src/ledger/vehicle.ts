@@ -1,4 +1,4 @@
-import { and, asc, eq, ne } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, ne } from 'drizzle-orm';
 import type { Scope } from '../auth/keys.ts';
 import { buyers } from '../customers/schema.ts';
 import { financingPlans, hasEnded, owesRemainingLoan } from '../financing/schema.ts';
@@ -36,8 +36,8 @@ export interface VehicleAccount {
   /** Still to be paid on open invoices. */
   open: number;
   /**
-   * Money the vehicle's buyer sent by bank transfer that Stripe matched to no invoice yet (too little for the
-   * open invoice, or an unknown reference): received, but not in `paid` and still in `open` until it is matched.
+   * Money the buyers with open invoices on this vehicle sent by bank transfer that Stripe matched to no
+   * invoice yet (too little, or an unknown reference): received, not in `paid`, still in `open` until matched.
    */
   unappliedTransfer: number;
   /** The part of `open` whose due date has passed. */
@@ -92,7 +92,7 @@ export async function vehicleAccount(
   }
   // Row-level security backs up the dealer conditions below (the admin reads unrestricted).
   // One connection serves the transaction, so the reads run one after another.
-  const [invoiceRows, entries, plans, buyerRows] = await withTenant(
+  const [invoiceRows, entries, plans] = await withTenant(
     deps.db,
     scope,
     async (db) =>
@@ -124,15 +124,20 @@ export async function vehicleAccount(
             ),
           )
           .orderBy(asc(financingPlans.createdAt)),
-        await db
-          .select({ unappliedTransferAmount: buyers.unappliedTransferAmount })
-          .from(buyers)
-          .where(and(eq(buyers.dealerId, dealerId), eq(buyers.vehicleId, vehicleId))),
       ] as const,
   );
   if (invoiceRows.length === 0 && entries.length === 0 && plans.length === 0)
     throw new NotFoundError('Vehicle', vehicleId);
 
+  // Unmatched transfers belong to the buyers who owe on this vehicle (ids from the dealer's own invoices).
+  const owingBuyers = [...new Set(invoiceRows.filter((i) => i.status === 'open').map((i) => i.buyerId))];
+  const buyerRows =
+    owingBuyers.length === 0
+      ? []
+      : await deps.db
+          .select({ unappliedTransferAmount: buyers.unappliedTransferAmount })
+          .from(buyers)
+          .where(and(inArray(buyers.id, owingBuyers), isNull(buyers.deletedAt)));
   const today = berlinDate(deps.clock.now());
   const live = invoiceRows.filter((i) => i.status !== 'void');
   // A running plan's agreed amount is its contract, and so is that of a plan Stripe stopped collecting after
