@@ -18,6 +18,7 @@ import {
   settle,
 } from '../financing/plan-helpers.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { caseUrlOf } from './service-fixtures.ts';
 
 describe('dunning and Stripe retries of a financing instalment', () => {
   let t: TestApp;
@@ -71,10 +72,9 @@ describe('dunning and Stripe retries of a financing instalment', () => {
     // Stripe's retries (3, then 5 days after each failure) fail meanwhile and keep one scheduled.
     const letterDay = addDays(due, 7);
     await advanceTo(t, letterDay);
-    const list = (await get('/api/payments/dunning?limit=100')).json();
-    const summary = list.data.find((c: { invoice: { id: string } }) => c.invoice.id === row.invoiceId);
-    expect(summary).toMatchObject({ origin: 'payment_failed', level: 1 });
-    let c = (await get(`/api/payments/dunning/${summary.id}`)).json();
+    const caseUrl = await caseUrlOf(t, dealer.auth, row.invoiceId);
+    let c = (await get(caseUrl)).json();
+    expect(c).toMatchObject({ origin: 'payment_failed', level: 1 });
     expect(c.letters).toHaveLength(1);
     const [letter] = c.letters;
     expect(letter).toMatchObject({ level: 1, letterDate: letterDay, status: 'sent' });
@@ -137,7 +137,7 @@ describe('dunning and Stripe retries of a financing instalment', () => {
     ]);
 
     // Dunning: closed as paid, the one letter and no other.
-    c = (await get(`/api/payments/dunning/${summary.id}`)).json();
+    c = (await get(caseUrl)).json();
     expect(c).toMatchObject({ status: 'closed', closedReason: 'paid' });
     expect(c.letters.map((l: { level: number }) => l.level)).toEqual([1]);
     expect(c.audit.filter((e: { action: string }) => e.action === 'letter_queued')).toHaveLength(1);

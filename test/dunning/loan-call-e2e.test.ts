@@ -19,6 +19,7 @@ import {
   todayOf,
 } from '../financing/plan-helpers.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { caseUrlOf } from './service-fixtures.ts';
 
 const RATE = 450_000;
 const MONTHS = 12;
@@ -89,10 +90,7 @@ describe('calling the loan of a plan Stripe gave up on', () => {
 
     // The dunning ladder of instalment 2 runs; by its last letter instalment 3 is missed as well, so the
     // last letter is the § 498 warning with a two-week deadline.
-    const list = (await get('/api/payments/dunning?limit=100')).json();
-    const summary = list.data.find((c: { invoice: { id: string } }) => c.invoice.id === second.invoiceId);
-    expect(summary).toBeDefined();
-    const caseUrl = `/api/payments/dunning/${summary.id}`;
+    const caseUrl = await caseUrlOf(t, dealer.auth, second.invoiceId);
     let c = (await get(caseUrl)).json();
     for (let day = 0; day < 90 && c.status !== 'awaiting_decision'; day++) {
       await advanceTo(t, addDays(todayOf(t), 1));

@@ -19,7 +19,7 @@ import type { ServiceDeps } from '../../src/platform/deps.ts';
 import { formatEuro } from '../../src/platform/money.ts';
 import { createBuyer, type Dealer, nextMonthStart, postPlan } from '../financing/plan-helpers.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
-import { days, depsOf, insertBuyer, insertOpenInvoice } from './service-fixtures.ts';
+import { caseUrlOf, days, depsOf, insertBuyer, insertOpenInvoice } from './service-fixtures.ts';
 
 const RATE = 450_000;
 
@@ -49,10 +49,7 @@ describe('dunning a financing instalment: the § 498 warning and calling the loa
       payload,
     });
   async function caseOf(invoiceId: string) {
-    const list = (await get('/api/payments/dunning?limit=100')).json();
-    const found = list.data.find((c: { invoice: { id: string } }) => c.invoice.id === invoiceId);
-    if (!found) throw new Error(`no case for ${invoiceId}`);
-    return (await get(`/api/payments/dunning/${found.id}`)).json();
+    return (await get(await caseUrlOf(t, dealer.auth, invoiceId))).json();
   }
 
   /** A 12-month plan of RATE (nominal 12 × RATE, so the § 498 threshold is 10 % = 1.2 × RATE). */

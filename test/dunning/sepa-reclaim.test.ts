@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BusinessDate, daysBetween } from '../../src/platform/dates.ts';
 import { advanceDays, createBuyer, type Dealer, settle, todayOf } from '../financing/plan-helpers.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { caseUrlOf } from './service-fixtures.ts';
 
 interface LetterView {
   level: number;
@@ -50,10 +51,7 @@ describe('a reclaimed SEPA debit on the emulator', () => {
 
   const get = (url: string) => t.app.inject({ url, headers: dealer.auth });
   async function caseOf(invoiceId: string): Promise<CaseView> {
-    const list = (await get('/api/payments/dunning?limit=100')).json();
-    const found = list.data.find((c: { invoice: { id: string } }) => c.invoice.id === invoiceId);
-    if (!found) throw new Error(`no case for ${invoiceId}`);
-    return (await get(`/api/payments/dunning/${found.id}`)).json();
+    return (await get(await caseUrlOf(t, dealer.auth, invoiceId))).json();
   }
 
   it('re-opens the claim: a case with MD06 and the reclaimed amount, one letter, paid by its link', {

@@ -18,6 +18,7 @@ import {
   todayOf,
 } from '../financing/plan-helpers.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { caseUrlOf } from './service-fixtures.ts';
 
 interface CaseView {
   id: string;
@@ -55,10 +56,7 @@ describe('returned SEPA debits on the emulator', () => {
 
   const get = (url: string) => t.app.inject({ url, headers: dealer.auth });
   async function caseOf(invoiceId: string): Promise<CaseView> {
-    const list = (await get('/api/payments/dunning?limit=100')).json();
-    const found = list.data.find((c: { invoice: { id: string } }) => c.invoice.id === invoiceId);
-    if (!found) throw new Error(`no case for ${invoiceId}`);
-    return (await get(`/api/payments/dunning/${found.id}`)).json();
+    return (await get(await caseUrlOf(t, dealer.auth, invoiceId))).json();
   }
 
   /** An invoice through the API, paid at Stripe by a SEPA debit from a test IBAN's PaymentMethod. */

@@ -103,3 +103,18 @@ export function expectedInterest(principal: number, rateBasisPoints: number, day
   const den = 10_000n * 365n;
   return Number((2n * num + den) / (2n * den));
 }
+
+/**
+ * The URL of the dunning case of one invoice, as a dealer finds it: in GET /api/payments/dunning. Throws when
+ * the invoice has no case.
+ */
+export async function caseUrlOf(
+  t: TestApp,
+  headers: Record<string, string>,
+  invoiceId: string,
+): Promise<string> {
+  const list = (await t.app.inject({ url: '/api/payments/dunning?limit=100', headers })).json();
+  const found = list.data.find((c: { invoice: { id: string } }) => c.invoice.id === invoiceId);
+  if (!found) throw new Error(`no dunning case for ${invoiceId}`);
+  return `/api/payments/dunning/${found.id}`;
+}

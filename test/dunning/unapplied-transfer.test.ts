@@ -9,6 +9,7 @@ import { UNAPPLIED_TRANSFER_HOLD_DAYS } from '../../src/dunning/service.ts';
 import { addDays } from '../../src/platform/dates.ts';
 import { advanceTo, createBuyer, type Dealer, settle, todayOf } from '../financing/plan-helpers.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { caseUrlOf } from './service-fixtures.ts';
 
 const AMOUNT = 2_000_000;
 const FIRST_TRANSFER = 1_500_000;
@@ -49,10 +50,7 @@ describe('a bank transfer Stripe could not match to the invoice', () => {
     // reference: too little for Stripe to apply.
     const arrived = addDays(invoice.dueDate, 3);
     await advanceTo(t, arrived);
-    const list = (await get('/api/payments/dunning?limit=100')).json();
-    const summary = list.data.find((c: { invoice: { id: string } }) => c.invoice.id === invoice.id);
-    expect(summary).toBeDefined();
-    const caseUrl = `/api/payments/dunning/${summary.id}`;
+    const caseUrl = await caseUrlOf(t, dealer.auth, invoice.id);
     const vehicleUrl = `/api/payments/vehicles/${buyer.vehicleId}`;
     expect((await get(vehicleUrl)).json()).toMatchObject({ open: AMOUNT, unappliedTransfer: 0 });
     await t.stripe.testHelpers.customers.fundCashBalance(buyer.stripeCustomerId, {
